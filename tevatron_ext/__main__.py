@@ -1,0 +1,3 @@
+from tevatron_ext.cli import main
+
+main()

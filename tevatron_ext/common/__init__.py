@@ -1,0 +1,1 @@
+"""Shared helpers: errors, atomic writes, manifests, paths."""
