@@ -80,6 +80,11 @@ def anserini_jar() -> Path:
     return jars[-1]
 
 
+def pyserini_env() -> None:
+    """Environment only (no JVM): enough for pyserini.encode and pyserini.fusion."""
+    os.environ.update(java_env())
+
+
 @cache
 def pyserini_ready() -> None:
     """Set up the environment and start the JVM with pyserini's classpath (idempotent)."""

@@ -1,0 +1,1 @@
+"""Models stage: the offline model zoo, the encoder contract, the dense encoder (one pooling)."""

@@ -1,0 +1,151 @@
+"""The dense encoder used by training, encoding and search: ONE pooling implementation.
+
+``DenseEncoder`` wraps a Hugging Face backbone (or two, untied) and an :class:`EncoderContract`.
+Its forward pass is what the contrastive loss trains; ``encode`` is what indexing and search run
+(inference mode, length-sorted batches, optional bf16 autocast on CPU).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .contract import EncoderContract
+
+
+def pool(last_hidden_state: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
+    """The single pooling implementation: ``cls`` (first token) or ``mean`` over the attention mask."""
+    if pooling == "cls":
+        return last_hidden_state[:, 0]
+    if pooling == "mean":
+        mask = attention_mask.unsqueeze(-1).to(last_hidden_state.dtype)
+        return (last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+    raise ValueError(f"unknown pooling {pooling!r}")
+
+
+def load_backbone(path: str | Path) -> Any:
+    from transformers import AutoModel
+
+    try:
+        return AutoModel.from_pretrained(str(path), add_pooling_layer=False)
+    except TypeError:
+        return AutoModel.from_pretrained(str(path))
+
+
+class DenseEncoder(torch.nn.Module):
+    def __init__(self, query_model: Any, tokenizer: Any, contract: EncoderContract, passage_model: Any | None = None):
+        super().__init__()
+        self.query_model = query_model
+        self.passage_model = passage_model if passage_model is not None else query_model
+        self.tokenizer = tokenizer
+        self.contract = contract
+
+    @property
+    def tied(self) -> bool:
+        return self.passage_model is self.query_model
+
+    # ------------------------------------------------------------------ loading and saving
+    @classmethod
+    def load(cls, model_dir: str | Path, contract: EncoderContract | None = None) -> DenseEncoder:
+        from transformers import AutoTokenizer
+
+        model_dir = Path(model_dir)
+        contract = contract or EncoderContract.load(model_dir)
+        if contract.tied:
+            tok = AutoTokenizer.from_pretrained(str(model_dir))
+            return cls(load_backbone(model_dir), tok, contract)
+        tok = AutoTokenizer.from_pretrained(str(model_dir / "query_model"))
+        return cls(load_backbone(model_dir / "query_model"), tok, contract, load_backbone(model_dir / "passage_model"))
+
+    @classmethod
+    def from_hub(cls, hub_id: str, contract: EncoderContract) -> DenseEncoder:
+        """A model by hub id (needs a network or a local HF cache)."""
+        from transformers import AutoTokenizer
+
+        return cls(load_backbone(hub_id), AutoTokenizer.from_pretrained(hub_id), contract)
+
+    def untie(self) -> None:
+        import copy
+
+        if self.tied:
+            self.passage_model = copy.deepcopy(self.query_model)
+        from dataclasses import replace
+
+        self.contract = replace(self.contract, tied=False)
+
+    def save(self, out_dir: str | Path) -> None:
+        """A normal HF model folder (tied) or query_model/ + passage_model/ (untied), with the contract."""
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if self.tied:
+            self.query_model.save_pretrained(str(out_dir))
+            self.tokenizer.save_pretrained(str(out_dir))
+        else:
+            for sub, m in (("query_model", self.query_model), ("passage_model", self.passage_model)):
+                m.save_pretrained(str(out_dir / sub))
+                self.tokenizer.save_pretrained(str(out_dir / sub))
+                self.contract.save(out_dir / sub)
+        self.contract.save(out_dir)
+
+    # ------------------------------------------------------------------ forward (training)
+    def tokenize(self, texts: Sequence[str], kind: str, max_length: int | None = None) -> dict[str, torch.Tensor]:
+        c = self.contract
+        prefix = c.query_prefix if kind == "query" else c.passage_prefix
+        limit = max_length or (c.query_max_length if kind == "query" else c.passage_max_length)
+        return self.tokenizer([prefix + t for t in texts], padding=True, truncation=True, max_length=limit,
+                              return_tensors="pt")
+
+    def embed(self, batch: dict[str, torch.Tensor], kind: str) -> torch.Tensor:
+        model = self.query_model if kind == "query" else self.passage_model
+        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                    **({"token_type_ids": batch["token_type_ids"]} if "token_type_ids" in batch else {}))
+        reps = pool(out.last_hidden_state, batch["attention_mask"], self.contract.pooling)
+        if self.contract.normalize:
+            reps = torch.nn.functional.normalize(reps, p=2, dim=-1)
+        return reps
+
+    def forward(self, query: dict[str, torch.Tensor] | None = None, passage: dict[str, torch.Tensor] | None = None):
+        q = self.embed(query, "query") if query is not None else None
+        p = self.embed(passage, "passage") if passage is not None else None
+        return q, p
+
+    # ------------------------------------------------------------------ inference
+    @property
+    def dimension(self) -> int:
+        return int(self.passage_model.config.hidden_size)
+
+    @torch.inference_mode()
+    def encode(self, texts: Sequence[str], kind: str, batch_size: int = 32, bf16: bool = False,
+               sort_by_length: bool = True, progress: bool = False, device: str = "cpu") -> np.ndarray:
+        """Embed texts as float32 rows in input order. Length-sorted batches waste less padding."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i])) if sort_by_length else list(range(len(texts)))
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        self.eval()
+        batches = range(0, len(order), batch_size)
+        if progress:
+            from tqdm import tqdm
+
+            batches = tqdm(batches, total=math.ceil(len(order) / batch_size), desc=f"encode {kind}s", unit="batch")
+        use_bf16 = bf16 and device == "cpu"
+        for start in batches:
+            idx = order[start:start + batch_size]
+            batch = {k: v.to(device) for k, v in self.tokenize([texts[i] for i in idx], kind).items()}
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
+                reps = self.embed(batch, kind)
+            out[idx] = reps.float().cpu().numpy()
+        return out
+
+
+def bf16_supported() -> bool:
+    """Whether this CPU runs bf16 matrix work natively (AVX-512 bf16 / AMX); else bf16 autocast is slower."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(f in flags for f in ("avx512_bf16", "amx_bf16"))

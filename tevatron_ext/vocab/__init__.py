@@ -1,0 +1,1 @@
+"""Vocab stage: tokenizer coverage per script, and vocabulary extension for unseen scripts."""
