@@ -5,12 +5,11 @@ import json
 
 import numpy as np
 import pytest
+from helpers import make_tiny_bert
 
 from tevatron_ext.common.errors import ConfigError, InputError
 from tevatron_ext.common.formats import read_run, write_run
 from tevatron_ext.models.contract import PRESETS, EncoderContract
-
-from helpers import make_tiny_bert
 
 
 def test_contract_round_trip_and_conflicts(tmp_path):

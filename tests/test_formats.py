@@ -6,7 +6,12 @@ import pytest
 
 from tevatron_ext.common.errors import InputError
 from tevatron_ext.common.formats import (
-    read_corpus, read_qrels, read_run, read_topics, rank_hits, write_run,
+    rank_hits,
+    read_corpus,
+    read_qrels,
+    read_run,
+    read_topics,
+    write_run,
 )
 
 

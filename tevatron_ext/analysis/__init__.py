@@ -6,7 +6,7 @@ and to queries. Lucene's own analyzers are used for the languages it knows (see 
 from __future__ import annotations
 
 from .amharic import AmharicAnalyzer
-from .base import Analyzer, get_analyzer, LUCENE_LANGUAGES, WHITESPACE_LANGUAGES
+from .base import LUCENE_LANGUAGES, WHITESPACE_LANGUAGES, Analyzer, get_analyzer
 from .khmer import KhmerAnalyzer
 
 __all__ = ["Analyzer", "AmharicAnalyzer", "KhmerAnalyzer", "get_analyzer", "LUCENE_LANGUAGES", "WHITESPACE_LANGUAGES"]

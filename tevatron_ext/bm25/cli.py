@@ -52,7 +52,8 @@ def index(collection: str, index: str, language: str | None, analyzer: str, no_s
 @click.option("--tag", default="bm25", show_default=True)
 def search(index: str, collection: str, split: str | None, run: str, hits: int, k1: float, b: float, threads: int, tag: str) -> None:
     """Search topics with BM25 (the index's own analysis is applied to queries) and write a TREC run."""
-    from .lucene import BM25SearchConfig, search as do_search
+    from .lucene import BM25SearchConfig
+    from .lucene import search as do_search
 
     m = do_search(BM25SearchConfig(index=index, collection=collection, run=run, split=split, hits=hits, k1=k1, b=b,
                                    threads=threads, tag=tag))

@@ -125,33 +125,47 @@ def analyse_queries(analysis: dict[str, Any], topics: dict[str, str]) -> dict[st
     return {q: " ".join(own.analyze(t)) for q, t in topics.items()}
 
 
-def search(cfg: BM25SearchConfig) -> dict[str, Any]:
-    """Search a collection's topics against a BM25 index and write a TREC run; returns the run manifest."""
-    manifest = read_manifest(cfg.index)
+def index_analysis(index: str | Path) -> dict[str, Any]:
+    manifest = read_manifest(index)
     if manifest is None:
-        raise TevatronExtError(f"{cfg.index}: not a complete tevatron-ext BM25 index (no manifest); build it with `tevatron-ext bm25 index`")
-    analysis = manifest["config"]["analysis"]
-    coll = get_collection(cfg.collection)
-    split = default_split(coll, cfg.split)
-    topics = coll.topics(split)
-    queries = analyse_queries(analysis, topics)
+        raise TevatronExtError(f"{index}: not a complete tevatron-ext BM25 index (no manifest); build it with `tevatron-ext bm25 index`")
+    return manifest["config"]["analysis"]
+
+
+def search_queries(index: str | Path, queries: dict[str, str], hits: int = 100, k1: float = 0.9, b: float = 0.4,
+                   threads: int = 2) -> dict[str, list[tuple[str, float]]]:
+    """BM25 hits for raw queries, analysed as the index's passages were; every qid gets a (maybe empty) list."""
+    analysis = index_analysis(index)
+    analysed = analyse_queries(analysis, queries)
     pyserini_ready()
     from pyserini.search.lucene import LuceneSearcher
 
-    searcher = LuceneSearcher(str(cfg.index))
-    if analysis["kind"] == "own":
-        from pyserini.analysis import JWhiteSpaceAnalyzer
+    searcher = LuceneSearcher(str(index))
+    try:
+        if analysis["kind"] == "own":
+            from pyserini.analysis import JWhiteSpaceAnalyzer
 
-        searcher.set_analyzer(JWhiteSpaceAnalyzer())
-    elif analysis["language"] != "en":
-        searcher.set_language(analysis["language"])
-    searcher.set_bm25(cfg.k1, cfg.b)
-    nonempty = {q: t for q, t in queries.items() if t.strip()}
-    results = searcher.batch_search(list(nonempty.values()), list(nonempty), k=cfg.hits, threads=cfg.threads) if nonempty else {}
-    run = {q: [(h.docid, h.score) for h in results.get(q, [])] for q in topics}
+            searcher.set_analyzer(JWhiteSpaceAnalyzer())
+        elif analysis["language"] != "en":
+            searcher.set_language(analysis["language"])
+        searcher.set_bm25(k1, b)
+        nonempty = {q: t for q, t in analysed.items() if t.strip()}
+        results = searcher.batch_search(list(nonempty.values()), list(nonempty), k=hits, threads=threads) if nonempty else {}
+        return {q: [(h.docid, h.score) for h in results.get(q, [])] for q in queries}
+    finally:
+        searcher.close()
+
+
+def search(cfg: BM25SearchConfig) -> dict[str, Any]:
+    """Search a collection's topics against a BM25 index and write a TREC run; returns the run manifest."""
+    analysis = index_analysis(cfg.index)
+    coll = get_collection(cfg.collection)
+    split = default_split(coll, cfg.split)
+    topics = coll.topics(split)
+    run = search_queries(cfg.index, topics, hits=cfg.hits, k1=cfg.k1, b=cfg.b, threads=cfg.threads)
+    empty = sum(1 for q in topics if not analyse_queries(analysis, {q: topics[q]})[q].strip())
     n = write_run(cfg.run, run, tag=cfg.tag, k=cfg.hits)
-    write_manifest(cfg.run, kind="run", counts={"topics": len(topics), "lines": n, "empty_queries": len(topics) - len(nonempty)},
+    write_manifest(cfg.run, kind="run", counts={"topics": len(topics), "lines": n, "empty_queries": empty},
                    inputs={"topics": coll.topics_path(split)},
                    config={**asdict(cfg), "index": str(cfg.index), "run": str(cfg.run), "split": split, "analysis": analysis})
-    searcher.close()
     return read_manifest(cfg.run) or {}

@@ -46,7 +46,8 @@ def encode(model, collection, index, batch_size, shard_size, pooling, normalize,
 @_bf16_flag
 def search(index, collection, split, run, model, hits, threads, tag, pooling, normalize, bf16) -> None:
     """Search a FAISS index with Pyserini's FaissSearcher and write a TREC run."""
-    from .search import SearchConfig, search as do_search
+    from .search import SearchConfig
+    from .search import search as do_search
 
     m = do_search(SearchConfig(index=index, collection=collection, run=run, split=split, model=model, hits=hits,
                                bf16=bf16, threads=threads, tag=tag, pooling=pooling, normalize=normalize))

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 from ..collections import default_split, get_collection
+from ..common.atomic import read_manifest, write_manifest
 from ..common.errors import ConfigError, TevatronExtError
 from ..common.formats import write_run
 from ..common.jvm import pyserini_ready
-from ..common.atomic import read_manifest, write_manifest
 from ..models.contract import EncoderContract
 
 
@@ -49,35 +49,53 @@ class SearchConfig:
         self.index, self.run = Path(self.index), Path(self.run)
 
 
-def search(cfg: SearchConfig) -> dict[str, Any]:
+def search_queries(index: str | Path, queries: dict[str, str], model: str | None = None, hits: int = 100,
+                   bf16: bool | None = None, threads: int = 2, pooling: str | None = None,
+                   normalize: bool | None = None) -> dict[str, list[tuple[str, float]]]:
+    """Dense hits for raw queries through Pyserini's FaissSearcher, under the index's encoder contract."""
     from ..models.encoder import bf16_supported
     from ..models.zoo import load_encoder, resolve_contract
 
-    manifest = read_manifest(cfg.index)
+    manifest = read_manifest(index)
     if manifest is None:
-        raise TevatronExtError(f"{cfg.index}: not a complete tevatron-ext FAISS index; build it with `tevatron-ext encode`")
-    index_contract = EncoderContract.load(cfg.index)
-    model = cfg.model or manifest["config"]["model"]
-    contract = resolve_contract(model).merged(pooling=cfg.pooling, normalize=cfg.normalize)
+        raise TevatronExtError(f"{index}: not a complete tevatron-ext FAISS index; build it with `tevatron-ext encode`")
+    index_contract = EncoderContract.load(index)
+    model = model or manifest["config"]["model"]
+    contract = resolve_contract(model).merged(pooling=pooling, normalize=normalize)
     for field in ("pooling", "normalize", "passage_prefix", "tied"):
         if getattr(contract, field) != getattr(index_contract, field):
             raise ConfigError(f"model {model} has {field}={getattr(contract, field)!r} but the index was encoded with "
                               f"{getattr(index_contract, field)!r}: scores would silently mismatch")
-    coll = get_collection(cfg.collection)
-    split = default_split(coll, cfg.split)
-    topics = coll.topics(split)
-    bf16 = bf16_supported() if cfg.bf16 is None else cfg.bf16
+    bf16 = bf16_supported() if bf16 is None else bf16
     qenc = ContractQueryEncoder(load_encoder(model, contract), bf16=bf16)
-    qids = list(topics)
-    qvecs = qenc.encode_many([topics[q] for q in qids])
+    qids = list(queries)
+    qvecs = qenc.encode_many([queries[q] for q in qids])
     pyserini_ready()
     from pyserini.search.faiss import FaissSearcher
 
-    searcher = FaissSearcher(str(cfg.index), qenc)
+    searcher = FaissSearcher(str(index), qenc)
     if searcher.num_docs != manifest["counts"]["docs"]:
-        raise TevatronExtError(f"{cfg.index}: {searcher.num_docs} vectors, manifest says {manifest['counts']['docs']} docs")
-    results = searcher.batch_search(qvecs, qids, k=cfg.hits, threads=cfg.threads)
-    run = {q: [(h.docid, float(h.score)) for h in results.get(q, [])] for q in qids}
+        raise TevatronExtError(f"{index}: {searcher.num_docs} vectors, manifest says {manifest['counts']['docs']} docs")
+    results = searcher.batch_search(qvecs, qids, k=hits, threads=threads) if qids else {}
+    return {q: [(h.docid, float(h.score)) for h in results.get(q, [])] for q in qids}
+
+
+def search(cfg: SearchConfig) -> dict[str, Any]:
+    manifest = read_manifest(cfg.index)
+    if manifest is None:
+        raise TevatronExtError(f"{cfg.index}: not a complete tevatron-ext FAISS index; build it with `tevatron-ext encode`")
+    model = cfg.model or manifest["config"]["model"]
+    coll = get_collection(cfg.collection)
+    split = default_split(coll, cfg.split)
+    topics = coll.topics(split)
+    qids = list(topics)
+    run = search_queries(cfg.index, topics, model=model, hits=cfg.hits, bf16=cfg.bf16, threads=cfg.threads,
+                         pooling=cfg.pooling, normalize=cfg.normalize)
+    from ..models.encoder import bf16_supported
+    from ..models.zoo import resolve_contract
+
+    contract = resolve_contract(model)
+    bf16 = bf16_supported() if cfg.bf16 is None else cfg.bf16
     missing = [q for q in qids if not run[q]]
     if missing:
         raise TevatronExtError(f"{len(missing)} topics got no results (e.g. {missing[:3]})")

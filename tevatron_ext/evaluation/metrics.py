@@ -25,7 +25,8 @@ class Metric:
 
     @property
     def args(self) -> str:
-        return self.trec_eval_args or (f"-c {'-M %d ' % self.max_docs if self.max_docs else ''}-m {self.measure}")
+        cutoff = f"-M {self.max_docs} " if self.max_docs else ""
+        return self.trec_eval_args or f"-c {cutoff}-m {self.measure}"
 
 
 METRICS: dict[str, Metric] = {m.name: m for m in (

@@ -16,7 +16,8 @@ def models() -> None:
 @click.option("--force", is_flag=True, help="Convert again even if prepared.")
 def prepare(names: tuple[str, ...], force: bool) -> None:
     """Convert zoo models (default: all) into $TEVATRON_EXT_HOME/models."""
-    from .zoo import ZOO, prepare as do_prepare
+    from .zoo import ZOO
+    from .zoo import prepare as do_prepare
 
     for name in names or tuple(ZOO):
         path = do_prepare(name, force=force, log=lambda m: click.echo(m, err=True))

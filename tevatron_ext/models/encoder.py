@@ -40,13 +40,18 @@ class DenseEncoder(torch.nn.Module):
     def __init__(self, query_model: Any, tokenizer: Any, contract: EncoderContract, passage_model: Any | None = None):
         super().__init__()
         self.query_model = query_model
-        self.passage_model = passage_model if passage_model is not None else query_model
+        # tied: one backbone, registered once (so state dicts hold no shared tensors)
+        self.untied_passage_model = passage_model
         self.tokenizer = tokenizer
         self.contract = contract
 
     @property
+    def passage_model(self) -> Any:
+        return self.untied_passage_model if self.untied_passage_model is not None else self.query_model
+
+    @property
     def tied(self) -> bool:
-        return self.passage_model is self.query_model
+        return self.untied_passage_model is None
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -72,7 +77,7 @@ class DenseEncoder(torch.nn.Module):
         import copy
 
         if self.tied:
-            self.passage_model = copy.deepcopy(self.query_model)
+            self.untied_passage_model = copy.deepcopy(self.query_model)
         from dataclasses import replace
 
         self.contract = replace(self.contract, tied=False)

@@ -1,8 +1,6 @@
 """``tevatron-ext vocab coverage | extend``."""
 from __future__ import annotations
 
-import json
-
 import click
 
 

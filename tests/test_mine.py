@@ -1,0 +1,70 @@
+"""Filters and mining on fixtures with known answers."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tevatron_ext.bm25 import BM25IndexConfig, build_index
+from tevatron_ext.mine.filters import containment, script_share
+from tevatron_ext.mine.mine import MineConfig, mine
+from tevatron_ext.train.data import read_train_examples
+
+
+def test_filter_primitives():
+    assert script_share("የኢትዮጵያ ዋና ከተማ?", "am") == 1.0
+    assert script_share("What is Addis?", "am") == 0.0
+    assert script_share("តើរាជធានី?", "km") == 1.0
+    assert script_share("Where is it?", "en") == 1.0
+    assert script_share("Где?", "ru") is None
+    p = "አዲስ አበባ የኢትዮጵያ ዋና ከተማ ናት።"
+    assert containment("አዲስ አበባ የኢትዮጵያ ዋና ከተማ ናት", p) == 1.0
+    assert containment("ጤፍ ለእንጀራ ይውላል", p) < 0.2
+
+
+@pytest.fixture
+def gens(tiny_am, tmp_path):
+    recs = [
+        {"docid": "am1", "slot": 0, "query": "የኢትዮጵያ መዲና የትኛዋ ከተማ ናት?", "status": "ok", "method": "llm", "query_language": "am"},
+        {"docid": "am1", "slot": 1, "query": "የኢትዮጵያ መዲና የትኛዋ ከተማ ናት?", "status": "ok", "method": "llm", "query_language": "am"},  # duplicate
+        {"docid": "am2", "slot": 0, "query": "Where does the Abay river begin?", "status": "ok", "method": "llm", "query_language": "am"},  # script
+        {"docid": "am3", "slot": 0, "query": "", "status": "failed", "error": "timeout", "method": "llm", "query_language": "am"},
+        {"docid": "am4", "slot": 0, "query": "ጤፍ", "status": "ok", "method": "llm", "query_language": "am"},  # length
+        {"docid": "am5", "slot": 0, "query": "ወባ በትንኝ የሚተላለፍ በሽታ ነው", "status": "ok", "method": "llm", "query_language": "am"},  # near copy
+        {"docid": "am6", "slot": 0, "query": "ጥምቀት መቼ ነው የሚከበረው?", "status": "ok", "method": "llm", "query_language": "am"},  # round trip fails: the query is about am7
+        {"docid": "am7", "slot": 0, "query": "ጥምቀት በዓል በየትኛው ወር ይከበራል?", "status": "ok", "method": "llm", "query_language": "am"},
+    ]
+    p = tmp_path / "gen.jsonl"
+    p.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
+    return p
+
+
+def test_mine_counts_every_filter(tiny_am, gens, tmp_path):
+    build_index(BM25IndexConfig(collection=str(tiny_am), index=tmp_path / "bm25"))
+    out = tmp_path / "train.jsonl"
+    m = mine(MineConfig(collection=str(tiny_am), generations=[str(gens)], out=str(out), bm25_index=str(tmp_path / "bm25"),
+                        round_trip_k=1, neg_window=(1, 8), n_negatives=3))
+    c = m["counts"]
+    assert c["removed_failed"] == 1 and c["removed_length"] == 1 and c["removed_script"] == 1
+    assert c["removed_duplicate"] == 1 and c["removed_near_copy"] == 1
+    assert c["removed_round_trip"] == 1
+    ex = read_train_examples([out])
+    assert {e.positives[0].docid for e in ex} == {"am1", "am7"} and c["kept"] == 2
+    for e in ex:
+        assert e.negatives and all(n.docid != e.positives[0].docid for n in e.negatives)
+    assert "# Synthetic queries" in (tmp_path / "train.report.md").read_text(encoding="utf-8")
+    # seeded: the same call gives the same file
+    out2 = tmp_path / "train2.jsonl"
+    mine(MineConfig(collection=str(tiny_am), generations=[str(gens)], out=str(out2), bm25_index=str(tmp_path / "bm25"),
+                    round_trip_k=1, neg_window=(1, 8), n_negatives=3))
+    assert out.read_text() == out2.read_text()
+
+
+def test_unknown_docids_are_reported(tiny_am, tmp_path):
+    from tevatron_ext.common.errors import InputError
+
+    p = tmp_path / "g.jsonl"
+    p.write_text(json.dumps({"docid": "ghost", "slot": 0, "query": "x", "status": "ok"}) + "\n")
+    with pytest.raises(InputError, match="1 generation records name docids that are not in"):
+        mine(MineConfig(collection=str(tiny_am), generations=[str(p)], out=str(tmp_path / "o.jsonl"), round_trip="none",
+                        negatives_from="bm25", bm25_index=None))

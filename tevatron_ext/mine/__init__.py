@@ -1,0 +1,1 @@
+"""Mine stage: filter synthetic queries and mine hard negatives into Tevatron training JSONL."""

@@ -1,0 +1,1 @@
+"""Recipe stage: a YAML experiment matrix (conditions x collections) and its generic runner."""

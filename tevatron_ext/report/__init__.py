@@ -1,0 +1,1 @@
+"""Report stage: significance tests and generated leaderboards (Markdown, CSV, JSON, HTML, PNG)."""

@@ -1,0 +1,1 @@
+"""Train stage: Tevatron-style contrastive fine-tuning (``tevatron-ext train``)."""
