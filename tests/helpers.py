@@ -15,14 +15,14 @@ def wordpiece_vocab() -> list[str]:
 
 
 def wordpiece_tokenizer(vocab: list[str]):
-    """A BERT-style (uncased) WordPiece fast tokenizer over ``vocab``, built with the tokenizers library."""
+    """A BERT-style (cased, like mBERT) WordPiece fast tokenizer over ``vocab``, built with the tokenizers library."""
     from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors
     from tokenizers.models import WordPiece
     from transformers import PreTrainedTokenizerFast
 
     ids = {t: i for i, t in enumerate(vocab)}
     tk = Tokenizer(WordPiece(ids, unk_token="[UNK]"))
-    tk.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tk.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)  # cased, as mBERT/mDPR
     tk.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tk.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",

@@ -1,0 +1,45 @@
+"""Vocabulary extension on a tiny WordPiece model with no Ethiopic/Khmer pieces (like mDPR)."""
+from __future__ import annotations
+
+import json
+
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+from tevatron_ext.common.formats import read_corpus
+from tevatron_ext.vocab.coverage import coverage
+from tevatron_ext.vocab.extend import ExtendConfig, extend
+
+from helpers import make_tiny_bert
+
+
+def _merged_collection(tmp_path, tiny_am, tiny_km):
+    d = tmp_path / "both"
+    d.mkdir()
+    lines = (tiny_am / "corpus.jsonl").read_text(encoding="utf-8") + (tiny_km / "corpus.jsonl").read_text(encoding="utf-8")
+    (d / "corpus.jsonl").write_text(lines, encoding="utf-8")
+    (d / "topics.tsv").write_text("q1\tx\n")
+    (d / "qrels.txt").write_text("q1 0 am1 1\n")
+    return d
+
+
+def test_extension_makes_am_km_visible_and_keeps_old_ids(tmp_path, tiny_am, tiny_km):
+    base = make_tiny_bert(tmp_path / "base")
+    coll = _merged_collection(tmp_path, tiny_am, tiny_km)
+    out = tmp_path / "ext"
+    m = extend(ExtendConfig(model=str(base), collection=str(coll), out=str(out), vocab_size=600, min_frequency=1))
+    before, after = m["coverage_before"], m["coverage_after"]
+    assert before["Ethiopic"]["unknown_word_share"] == 1.0 and before["Khmer"]["unknown_word_share"] == 1.0
+    assert after["Ethiopic"]["unknown_word_share"] < 0.05 and after["Khmer"]["unknown_word_share"] < 0.05
+    old_tok, new_tok = AutoTokenizer.from_pretrained(str(base)), AutoTokenizer.from_pretrained(str(out))
+    assert all(new_tok.get_vocab()[p] == i for p, i in old_tok.get_vocab().items())
+    assert old_tok("the capital city")["input_ids"] == new_tok("the capital city")["input_ids"]
+    old_m, new_m = AutoModel.from_pretrained(str(base)), AutoModel.from_pretrained(str(out))
+    n_old = old_m.get_input_embeddings().weight.shape[0]
+    assert torch.equal(old_m.get_input_embeddings().weight, new_m.get_input_embeddings().weight[:n_old])
+    assert new_m.get_input_embeddings().weight.shape[0] == len(new_tok) == n_old + m["counts"]["added_pieces"]
+    info = json.loads((out / "vocab_extension.json").read_text(encoding="utf-8"))
+    assert info["initialisation"]["unk_plus_noise"] > 0 and (out / "encoder_config.json").exists()
+    # the new tokenizer on unseen text of the same scripts
+    texts = [d.text for d in read_corpus(tiny_am / "corpus.jsonl").values()]
+    assert coverage(new_tok, texts)["Ethiopic"].unknown_word_share < 0.05
