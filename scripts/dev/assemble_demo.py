@@ -63,7 +63,7 @@ def main(src: Path) -> None:
             fh.write("qid\tstyle\n")
             fh.writelines(f"{t['qid']}\t{t.get('style', '')}\n" for t in sorted(topics, key=lambda t: t["qid"]))
         pairs = sorted(words.items())
-        control = set(random.Random(SEED).sample(range(len(pairs)), max(1, round(len(pairs) * 0.1))))
+        control = set(random.Random(SEED).sample(range(len(pairs)), round(len(pairs) * 0.1)))
         with (out / "words.tsv").open("w", encoding="utf-8") as fh:
             for i, (src_w, (tgt, cat)) in enumerate(pairs):
                 fh.write(f"{src_w}\t{tgt}\t{cat}\t{'control' if i in control else 'trained'}\n")
