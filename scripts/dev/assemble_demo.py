@@ -7,6 +7,9 @@ This script validates them, assigns topics to ``dev`` (30 a language) and ``test
 seed, splits the word pairs 90/10 into ``trained``/``control`` (seeded), and writes the package
 data under ``tevatron_ext/collections/data/demo/{am,km}/``.
 
+It produced the first version of the data; a review pass then edited the package files directly,
+so they, not this script's output, are the source of truth now (see the data card).
+
     python scripts/dev/assemble_demo.py SOURCE_DIR
 """
 from __future__ import annotations
