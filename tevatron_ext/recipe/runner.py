@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..common.atomic import atomic_write_json, read_manifest
+from ..common.atomic import atomic_write_json, read_manifest, sha256_file
 from ..common.errors import TevatronExtError
 from .matrix import Cell, Recipe
 
@@ -23,7 +23,18 @@ def command_line(step_command: str) -> str:
 
 
 def step_done(creates: str | None) -> bool:
-    return creates is not None and read_manifest(creates) is not None
+    """The step's output exists with a complete manifest, and every input recorded there still has
+    the recorded checksum (an edited corpus or training file makes the step run again)."""
+    if creates is None:
+        return False
+    manifest = read_manifest(creates)
+    if manifest is None:
+        return False
+    for info in (manifest.get("inputs") or {}).values():
+        path, digest = info.get("path"), info.get("sha256")
+        if path and digest and (not Path(path).is_file() or sha256_file(path) != digest):
+            return False
+    return True
 
 
 def run_step(command: str, in_process: bool = True) -> None:
