@@ -33,7 +33,7 @@ from ..common.atomic import (
     write_manifest,
 )
 from ..common.errors import ConfigError
-from ..models.contract import CONTRACT_FILE
+from ..models.contract import CONTRACT_FILE, HUB_PRESETS, PRESETS
 from .backbone import Backbone, family, forward_pooled, load_model, tokenize_words
 from .pairs import Pair, load_pairs, resolve_pairs
 from .probe import Measurement, measure
@@ -189,6 +189,8 @@ def _save_merged(bb: Backbone, peft_model: Any, dest: Path, cfg: InjectConfig) -
         AutoTokenizer.from_pretrained(str(bb.location)).save_pretrained(str(tmp))  # fresh: no padding tweaks
         if isinstance(bb.location, Path) and (bb.location / CONTRACT_FILE).is_file():
             shutil.copy2(bb.location / CONTRACT_FILE, tmp / CONTRACT_FILE)
+        elif str(bb.location) in HUB_PRESETS:  # a hub encoder with a known contract stays a dense encoder
+            PRESETS[HUB_PRESETS[str(bb.location)]].save(tmp)
         write_manifest(dest, kind="model", manifest=tmp / "manifest.json",
                        config={"name": dest.name, "kind": bb.family.kind if bb.family else None,
                                "source": f"{cfg.model} + Targeted Lexical Injection (LoRA merged)",

@@ -5,13 +5,15 @@
 * qrels: ``qid 0 docid rel`` (TREC);
 * runs: ``qid Q0 docid rank score tag`` (TREC, 1-based ranks, ties broken by ``(-score, docid)``).
 
-Every id is a string everywhere (``0001`` never becomes ``1``). Every reader raises
+Every id is a string everywhere (``0001`` never becomes ``1``) without whitespace (run and qrels files are
+whitespace-separated); writers refuse ids and texts that their readers would reject. Every reader raises
 :class:`~tevatron_ext.common.errors.InputError` naming the file, the line and what was expected.
 """
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,9 @@ from .errors import InputError
 
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a single line longer than this is rejected, not swallowed
 SCORE_DECIMALS = 6
+_BOM = b"\xef\xbb\xbf"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,11 @@ class Doc:
 
 
 def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, line)`` decoded as UTF-8, without BOM or line ending; skips blank lines."""
+    """Yield ``(line_number, line)`` decoded as UTF-8, without BOM or line ending; skips blank lines.
+
+    Lines are split on line feeds only (not on U+2028, NEL, form feed...), so line numbers are what editors show.
+    A BOM is accepted at the start of the file only; a line over ``MAX_LINE_BYTES`` is an error.
+    """
     path = Path(path)
     try:
         fh = open(path, "rb")
@@ -42,11 +51,18 @@ def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
         raise InputError(path, None, "file not found") from None
     except OSError as exc:
         raise InputError(path, None, f"cannot read: {exc.strerror}") from None
+    limit = MAX_LINE_BYTES
     with fh:
-        for n, raw in enumerate(fh, start=1):
-            if len(raw) > MAX_LINE_BYTES:
-                raise InputError(path, n, f"line longer than {MAX_LINE_BYTES} bytes")
-            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        n = 0
+        # readline with a limit: a gigantic line is rejected without being read into memory whole
+        while raw := fh.readline(limit + 1):
+            n += 1
+            if len(raw) > limit:
+                raise InputError(path, n, f"line longer than {limit} bytes")
+            if raw.startswith(_BOM):
+                if n > 1:
+                    raise InputError(path, n, "byte-order mark inside the file (concatenated files?); "
+                                              "only the first line may start with one")
                 raw = raw[3:]
             try:
                 line = raw.decode("utf-8")
@@ -66,7 +82,40 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
             raise InputError(path, n, f"invalid JSON ({exc.msg} at column {exc.colno}); expected one JSON object per line") from None
         if not isinstance(obj, dict):
             raise InputError(path, n, f"expected a JSON object, got {type(obj).__name__}")
+        if _SURROGATE_ESCAPE.search(line) and _has_lone_surrogate(obj):
+            raise InputError(path, n, "a \\uD800-\\uDFFF escape that is not part of a surrogate pair "
+                                      "(not valid Unicode; the text cannot be written back as UTF-8)")
         yield n, obj
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
+def _bad_id(value: str) -> str | None:
+    """Why ``value`` cannot be an id of a whitespace-separated TREC file, or None when it can."""
+    if not value:
+        return "is empty"
+    if len(value.split()) != 1 or value != value.strip():
+        return "contains whitespace (TREC run and qrels files are whitespace-separated)"
+    if "\ufeff" in value:
+        return "contains a byte-order mark (U+FEFF)"
+    return None
+
+
+def _check_id(kind: str, value: object) -> str:
+    """Writers refuse ids that their own readers would reject or read back differently."""
+    if not isinstance(value, str):
+        raise ValueError(f"{kind} must be a string, got {type(value).__name__} {value!r}")
+    if why := _bad_id(value):
+        raise ValueError(f"{kind} {value!r} {why}")
+    return value
 
 
 def _string_field(path: str | Path, n: int, obj: Mapping, key: str, *, required: bool = True,
@@ -93,6 +142,8 @@ def iter_corpus(path: str | Path, *, strict: bool = False) -> Iterator[Doc]:
     seen: dict[str, int] = {}
     for n, obj in iter_jsonl(path):
         docid = _string_field(path, n, obj, "docid")
+        if why := _bad_id(docid):
+            raise InputError(path, n, f"docid {docid!r} {why}")
         text = _string_field(path, n, obj, "text")
         title = _string_field(path, n, obj, "title", required=False, allow_empty=True)
         if strict and (extra := set(obj) - CORPUS_FIELDS):
@@ -112,6 +163,11 @@ def write_corpus(path: str | Path, docs: Iterable[Doc | Mapping]) -> int:
     with atomic_open(path) as fh:
         for d in docs:
             obj = d.as_dict() if isinstance(d, Doc) else {"docid": d["docid"], "title": d.get("title", ""), "text": d["text"]}
+            _check_id("docid", obj["docid"])
+            if not isinstance(obj["text"], str) or not obj["text"].strip():
+                raise ValueError(f"doc {obj['docid']!r}: text must be a non-empty string, got {obj['text']!r}")
+            if not isinstance(obj["title"], str):
+                raise ValueError(f"doc {obj['docid']!r}: title must be a string, got {obj['title']!r}")
             fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
             n += 1
     return n
@@ -127,6 +183,8 @@ def read_topics(path: str | Path) -> dict[str, str]:
     else:
         rows = (_split_topic(path, n, line) for n, line in iter_lines(path))
     for n, qid, query in rows:
+        if why := _bad_id(qid):
+            raise InputError(path, n, f"topic id {qid!r} {why}")
         if qid in topics:
             raise InputError(path, n, f"duplicate topic id {qid!r} (first on line {lines[qid]})")
         topics[qid], lines[qid] = query, n
@@ -148,13 +206,23 @@ def _split_topic(path: Path, n: int, line: str) -> tuple[int, str, str]:
 def write_topics(path: str | Path, topics: Mapping[str, str]) -> int:
     with atomic_open(path) as fh:
         for qid, query in topics.items():
+            _check_id("topic id", qid)
             if "\t" in query or "\n" in query:
                 query = " ".join(query.split())
+            if not query.strip():
+                raise ValueError(f"topic {qid!r}: empty query")
             fh.write(f"{qid}\t{query}\n")
     return len(topics)
 
 
 Qrels = dict[str, dict[str, int]]
+
+
+def _plain_number(token: str) -> str:
+    """``token`` if it is an ASCII number as trec_eval reads it; Python alone would also take ``1_000`` and ``١``."""
+    if not token.isascii() or "_" in token:
+        raise ValueError(token)
+    return token
 
 
 def read_qrels(path: str | Path) -> Qrels:
@@ -166,7 +234,7 @@ def read_qrels(path: str | Path) -> Qrels:
             raise InputError(path, n, f"expected 4 columns 'qid 0 docid rel', got {len(parts)}")
         qid, _, docid, rel = parts
         try:
-            grade = int(rel)
+            grade = int(_plain_number(rel))
         except ValueError:
             raise InputError(path, n, f"relevance must be an integer, got {rel!r}") from None
         if docid in qrels.setdefault(qid, {}):
@@ -179,7 +247,9 @@ def write_qrels(path: str | Path, qrels: Mapping[str, Mapping[str, int]]) -> int
     n = 0
     with atomic_open(path) as fh:
         for qid, judged in qrels.items():
+            _check_id("topic id", qid)
             for docid, rel in judged.items():
+                _check_id("docid", docid)
                 fh.write(f"{qid} 0 {docid} {int(rel)}\n")
                 n += 1
     return n
@@ -189,20 +259,22 @@ Run = dict[str, dict[str, float]]
 
 
 def read_run(path: str | Path) -> Run:
-    """A 6-column TREC run as ``{qid: {docid: score}}``; checks finite scores and 1-based increasing ranks."""
+    """A 6-column TREC run as ``{qid: {docid: score}}``; checks finite scores, 1-based increasing ranks and
+    scores that do not increase with rank (evaluation orders by score, so the two orders must agree)."""
     run: Run = {}
     last_rank: dict[str, int] = {}
+    last_score: dict[str, float] = {}
     for n, line in iter_lines(path):
         parts = line.split()
         if len(parts) != 6:
             raise InputError(path, n, f"expected 6 columns 'qid Q0 docid rank score tag', got {len(parts)}")
         qid, _, docid, rank_s, score_s, _tag = parts
         try:
-            rank = int(rank_s)
+            rank = int(_plain_number(rank_s))
         except ValueError:
             raise InputError(path, n, f"rank must be an integer, got {rank_s!r}") from None
         try:
-            score = float(score_s)
+            score = float(_plain_number(score_s))
         except ValueError:
             raise InputError(path, n, f"score must be a number, got {score_s!r}") from None
         if not math.isfinite(score):
@@ -211,7 +283,12 @@ def read_run(path: str | Path) -> Run:
             raise InputError(path, n, f"ranks are 1-based, got {rank}")
         if qid in last_rank and rank <= last_rank[qid]:
             raise InputError(path, n, f"ranks out of order for topic {qid!r}: {rank} after {last_rank[qid]}")
-        last_rank[qid] = rank
+        if qid in last_score and score > last_score[qid]:
+            # evaluation (trec_eval) orders by score and ignores ranks: a run whose scores rise with rank
+            # would be scored in another order than the one it states
+            raise InputError(path, n, f"score {score_s} at rank {rank} of topic {qid!r} is higher than the score "
+                                      f"{last_score[qid]} at rank {last_rank[qid]}; scores must not increase with rank")
+        last_rank[qid], last_score[qid] = rank, score
         if docid in run.setdefault(qid, {}):
             raise InputError(path, n, f"doc {docid!r} appears twice for topic {qid!r}")
         run[qid][docid] = score
@@ -233,7 +310,9 @@ def write_run(path: str | Path, run: Mapping[str, Mapping[str, float] | Iterable
     n = 0
     with atomic_open(path) as fh:
         for qid, hits in run.items():
+            _check_id("topic id", qid)
             for rank, (docid, score) in enumerate(rank_hits(hits, k), start=1):
+                _check_id("docid", docid)
                 if not math.isfinite(score):
                     raise ValueError(f"non-finite score for topic {qid}, doc {docid}")
                 fh.write(f"{qid} Q0 {docid} {rank} {score:.{SCORE_DECIMALS}f} {tag}\n")
