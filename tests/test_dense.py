@@ -21,11 +21,14 @@ def test_contract_round_trip_and_conflicts(tmp_path):
         c.merged(pooling="cls")
     with pytest.raises(ConfigError, match="normalize"):
         c.merged(normalize=False)
-    (tmp_path / "encoder_config.json").write_text(json.dumps({"pooling": "max"}))
-    with pytest.raises(ConfigError, match="pooling must be one of"):
+    (tmp_path / "encoder_config.json").write_text(json.dumps({"pooling": "max", "normalize": False}))
+    with pytest.raises(InputError, match="must be one of"):
         EncoderContract.load(tmp_path)
-    (tmp_path / "encoder_config.json").write_text(json.dumps({"pooling": "cls", "poolin": "x"}))
-    with pytest.raises(InputError, match="unknown encoder-contract fields"):
+    (tmp_path / "encoder_config.json").write_text(json.dumps({"pooling": "cls", "normalize": True, "poolin": "x"}))
+    with pytest.raises(InputError, match="unknown encoder-contract field"):
+        EncoderContract.load(tmp_path)
+    (tmp_path / "encoder_config.json").write_text(json.dumps({"pooling": "cls"}))
+    with pytest.raises(InputError, match="missing field 'normalize'"):
         EncoderContract.load(tmp_path)
     assert PRESETS["mdpr"].pooling == "cls" and not PRESETS["mdpr"].normalize and PRESETS["mdpr"].query_prefix == ""
     assert PRESETS["bge-m3"].pooling == "cls" and PRESETS["bge-m3"].normalize

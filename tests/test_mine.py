@@ -25,14 +25,14 @@ def test_filter_primitives():
 @pytest.fixture
 def gens(tiny_am, tmp_path):
     recs = [
-        {"docid": "am1", "slot": 0, "query": "የኢትዮጵያ መዲና የትኛዋ ከተማ ናት?", "status": "ok", "method": "llm", "query_language": "am"},
-        {"docid": "am1", "slot": 1, "query": "የኢትዮጵያ መዲና የትኛዋ ከተማ ናት?", "status": "ok", "method": "llm", "query_language": "am"},  # duplicate
-        {"docid": "am2", "slot": 0, "query": "Where does the Abay river begin?", "status": "ok", "method": "llm", "query_language": "am"},  # script
-        {"docid": "am3", "slot": 0, "query": "", "status": "failed", "error": "timeout", "method": "llm", "query_language": "am"},
-        {"docid": "am4", "slot": 0, "query": "ጤፍ", "status": "ok", "method": "llm", "query_language": "am"},  # length
-        {"docid": "am5", "slot": 0, "query": "ወባ በትንኝ የሚተላለፍ በሽታ ነው", "status": "ok", "method": "llm", "query_language": "am"},  # near copy
-        {"docid": "am6", "slot": 0, "query": "ጥምቀት መቼ ነው የሚከበረው?", "status": "ok", "method": "llm", "query_language": "am"},  # round trip fails: the query is about am7
-        {"docid": "am7", "slot": 0, "query": "ጥምቀት በዓል በየትኛው ወር ይከበራል?", "status": "ok", "method": "llm", "query_language": "am"},
+        {"docid": "am1", "slot": 0, "query": "የኢትዮጵያ መዲና የትኛዋ ከተማ ናት?", "status": "ok", "method": "llm", "query_language": "am", "params": {}},
+        {"docid": "am1", "slot": 1, "query": "የኢትዮጵያ መዲና የትኛዋ ከተማ ናት?", "status": "ok", "method": "llm", "query_language": "am", "params": {}},  # duplicate
+        {"docid": "am2", "slot": 0, "query": "Where does the Abay river begin?", "status": "ok", "method": "llm", "query_language": "am", "params": {}},  # script
+        {"docid": "am3", "slot": 0, "query": "", "status": "failed", "error": "timeout", "method": "llm", "query_language": "am", "params": {}},
+        {"docid": "am4", "slot": 0, "query": "ጤፍ", "status": "ok", "method": "llm", "query_language": "am", "params": {}},  # length
+        {"docid": "am5", "slot": 0, "query": "ወባ በትንኝ የሚተላለፍ በሽታ ነው", "status": "ok", "method": "llm", "query_language": "am", "params": {}},  # near copy
+        {"docid": "am6", "slot": 0, "query": "ጥምቀት መቼ ነው የሚከበረው?", "status": "ok", "method": "llm", "query_language": "am", "params": {}},  # round trip fails: the query is about am7
+        {"docid": "am7", "slot": 0, "query": "ጥምቀት በዓል በየትኛው ወር ይከበራል?", "status": "ok", "method": "llm", "query_language": "am", "params": {}},
     ]
     p = tmp_path / "gen.jsonl"
     p.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
@@ -64,7 +64,7 @@ def test_unknown_docids_are_reported(tiny_am, tmp_path):
     from tevatron_ext.common.errors import InputError
 
     p = tmp_path / "g.jsonl"
-    p.write_text(json.dumps({"docid": "ghost", "slot": 0, "query": "x", "status": "ok"}) + "\n")
+    p.write_text(json.dumps({"docid": "ghost", "slot": 0, "query": "x", "status": "ok", "method": "llm", "params": {}}) + "\n")
     with pytest.raises(InputError, match="1 generation records name docids that are not in"):
         mine(MineConfig(collection=str(tiny_am), generations=[str(p)], out=str(tmp_path / "o.jsonl"), round_trip="none",
                         negatives_from="bm25", bm25_index=None))

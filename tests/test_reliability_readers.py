@@ -567,7 +567,7 @@ GEN_RECORDS = st.tuples(unique_ids(), st.booleans()).flatmap(lambda t: st.lists(
 
 def gen_obj(r) -> dict:
     d, slot, status, q, _ = r
-    return {"docid": d, "slot": slot, "status": status, "query": q, "method": "llm"}
+    return {"docid": d, "slot": slot, "status": status, "query": q, "method": "llm", "params": {}}
 
 
 GENERATIONS = Reader(
@@ -863,7 +863,7 @@ def _train(obj_change: Callable[[dict], None]) -> Callable[[Path], Any]:
 def _gen(line: str) -> Callable[[Path], Any]:
     def load(tmp: Path):
         p = tmp / "gen.jsonl"
-        p.write_text('{"docid": "d0", "slot": 0, "status": "ok", "query": "q", "method": "llm"}\n' + line + "\n")
+        p.write_text('{"docid": "d0", "slot": 0, "status": "ok", "query": "q", "method": "llm", "params": {}}\n' + line + "\n")
         return load_generations([str(p)])
     return load
 
@@ -909,10 +909,10 @@ KNOWN_GAPS: dict[str, tuple[Callable[[Path], Any], str, int | str | None, str]] 
                         "train/data.py:54 a non-string title is str()-ed: NaN becomes 'nan', 5 becomes '5'"),
     "train-empty-query-id": (_train(lambda o: o.__setitem__("query_id", "")), "train.jsonl", 2,
                              "train/data.py:69 an empty query_id is accepted"),
-    "gen-numeric-docid": (_gen('{"docid": 7, "slot": 0, "status": "ok", "query": "q", "method": "llm"}'), "gen.jsonl", 2,
+    "gen-numeric-docid": (_gen('{"docid": 7, "slot": 0, "status": "ok", "query": "q", "method": "llm", "params": {}}'), "gen.jsonl", 2,
                           "mine/mine.py:74 load_generations checks presence only (not generate.records.validate_record): "
                           "a numeric docid is accepted and later dropped as unknown"),
-    "gen-bad-status": (_gen('{"docid": "d1", "slot": 0, "status": "maybe", "query": "q", "method": "llm"}'), "gen.jsonl", 2,
+    "gen-bad-status": (_gen('{"docid": "d1", "slot": 0, "status": "maybe", "query": "q", "method": "llm", "params": {}}'), "gen.jsonl", 2,
                        "mine/mine.py:74 status is not validated"),
     "recipe-invalid-utf8": (_recipe(lambda t: t.encode().replace(b"name: bm25", b"name: bm\xff25")), "r.yaml", 9,
                             "recipe/matrix.py:94 UnicodeDecodeError escapes (only FileNotFoundError/YAMLError are caught)"),
@@ -938,8 +938,9 @@ KNOWN_GAPS: dict[str, tuple[Callable[[Path], Any], str, int | str | None, str]] 
 }
 
 
-@pytest.mark.parametrize("gap", [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=v[3])) for k, v in KNOWN_GAPS.items()])
+@pytest.mark.parametrize("gap", list(KNOWN_GAPS))
 def test_known_gaps(tmp_path, gap):
+    """Once strict xfails documenting bugs outside common/; all fixed since, kept as regression tests."""
     load, name, line, _ = KNOWN_GAPS[gap]
     if line == "accept":
         load(tmp_path)

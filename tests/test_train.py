@@ -62,7 +62,7 @@ def test_reader_errors(tmp_path):
     with pytest.raises(InputError, match="bad.jsonl:1: positive_passages is empty"):
         read_train_examples([p])
     p.write_text('{"query_id": 3, "query": "x", "positive_passages": [{"text": "a"}], "negative_passages": []}\n')
-    with pytest.raises(InputError, match="query_id must be a string"):
+    with pytest.raises(InputError, match="query_id must be a non-empty string"):
         read_train_examples([p])
 
 

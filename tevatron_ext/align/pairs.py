@@ -82,17 +82,14 @@ def resolve_pairs(spec: str | Path) -> Path:
 
 def load_pairs(spec: str | Path) -> WordPairs:
     """Read and validate a pair list; raise :class:`InputError` naming file and line on a malformed line."""
+    from ..common.formats import iter_lines
+
     path = resolve_pairs(spec)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(path, None, f"not UTF-8: {exc}") from None
     ncols: int | None = None
     seen: dict[Pair, int] = {}
     out: dict[str, list[Pair]] = {s: [] for s in SPLITS}
     first = True
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.rstrip("\r\n")
+    for lineno, line in iter_lines(path):  # BOM, CRLF, invalid UTF-8 and giant lines handled there
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         fields = [unicodedata.normalize("NFC", f.strip()) for f in line.split("\t")]

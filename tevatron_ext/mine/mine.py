@@ -68,12 +68,12 @@ class Candidate:
 
 def load_generations(paths: list[str]) -> list[dict[str, Any]]:
     """Latest record per (file, docid, slot, method); records are validated."""
+    from ..generate.records import validate_record
+
     latest: dict[tuple, dict[str, Any]] = {}
     for p in paths:
         for n, rec in iter_jsonl(p):
-            for k in ("docid", "status"):
-                if k not in rec:
-                    raise InputError(p, n, f"generation record lacks {k!r}")
+            validate_record(p, n, rec)
             latest[(p, rec["docid"], rec.get("slot", 0), rec.get("method", "llm"))] = rec
     return list(latest.values())
 

@@ -46,28 +46,51 @@ class EncoderContract:
         return atomic_write_json(Path(model_dir) / CONTRACT_FILE, self.to_dict())
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], path: str | Path | None = None) -> EncoderContract:
+    def from_dict(cls, d: dict[str, Any], path: str | Path | None = None, text: str | None = None) -> EncoderContract:
+        """Validate every field (type and range); errors name the file and, given the text, the line."""
+
+        def line_of(key: str) -> int | None:
+            if text is None:
+                return None
+            for n, line in enumerate(text.splitlines(), start=1):
+                if f'"{key}"' in line:
+                    return n
+            return None
+
         known = {f.name for f in fields(cls)}
-        extra = set(d) - known
-        if extra:
-            raise InputError(path, None, f"unknown encoder-contract fields {sorted(extra)}; known: {sorted(known)}")
+        for key in d:
+            if key not in known:
+                raise InputError(path, line_of(key), f"unknown encoder-contract field {key!r}; known: {sorted(known)}")
+        for key in REQUIRED_FIELDS:
+            if key not in d:
+                raise InputError(path, None, f"missing field {key!r}: a contract must say how it pools and normalises")
+        for key, value in d.items():
+            problem = _field_problem(key, value)
+            if problem:
+                raise InputError(path, line_of(key), f"field {key!r}: {problem}")
         try:
             return cls(**d)
-        except TypeError as exc:
+        except (TypeError, ConfigError) as exc:
             raise InputError(path, None, f"invalid encoder contract: {exc}") from None
 
     @classmethod
     def load(cls, model_dir: str | Path) -> EncoderContract:
         p = Path(model_dir) / CONTRACT_FILE
         try:
-            d = json.loads(p.read_text(encoding="utf-8"))
+            raw = p.read_bytes()
         except FileNotFoundError:
             raise InputError(p, None, "no encoder contract (encoder_config.json) in this model folder") from None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(p, raw[: exc.start].count(b"\n") + 1, f"invalid UTF-8 at byte {exc.start}") from None
+        try:
+            d = json.loads(text, parse_constant=lambda c: _reject_constant(p, text, c))
         except ValueError as exc:
             raise InputError(p, getattr(exc, "lineno", None), f"invalid JSON: {exc}") from None
         if not isinstance(d, dict):
             raise InputError(p, 1, "expected a JSON object")
-        return cls.from_dict(d, p)
+        return cls.from_dict(d, p, text)
 
     def merged(self, **overrides: Any) -> EncoderContract:
         """Apply command-line flags; a flag that contradicts the contract is an error, not a silent override."""
@@ -79,6 +102,36 @@ class EncoderContract:
             raise ConfigError(f"flags conflict with the model's encoder contract ({desc}); "
                               "drop the flags or edit encoder_config.json")
         return replace(self, **given)
+
+
+REQUIRED_FIELDS = ("pooling", "normalize")
+_TYPES: dict[str, tuple[type, ...]] = {
+    "pooling": (str,), "normalize": (bool,), "query_prefix": (str,), "passage_prefix": (str,),
+    "query_max_length": (int,), "passage_max_length": (int,), "similarity": (str,), "tied": (bool,),
+    "temperature": (int, float), "preset": (str, type(None)),
+}
+
+
+def _field_problem(key: str, value: Any) -> str | None:
+    import math
+
+    types = _TYPES[key]
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        return f"expected {' or '.join('null' if t is type(None) else t.__name__ for t in types)}, got {value!r}"
+    if key in ("query_max_length", "passage_max_length") and value < 1:
+        return f"must be a positive integer, got {value}"
+    if key == "temperature" and not (math.isfinite(value) and value > 0):
+        return f"must be a finite positive number, got {value}"
+    if key == "pooling" and value not in POOLINGS:
+        return f"must be one of {POOLINGS}, got {value!r}"
+    if key == "similarity" and value not in SIMILARITIES:
+        return f"must be one of {SIMILARITIES}, got {value!r}"
+    return None
+
+
+def _reject_constant(path: Path, text: str, constant: str) -> Any:
+    line = next((n for n, l in enumerate(text.splitlines(), start=1) if constant in l), None)
+    raise InputError(path, line, f"{constant} is not a valid value in an encoder contract")
 
 
 PRESETS: dict[str, EncoderContract] = {

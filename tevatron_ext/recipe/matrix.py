@@ -91,9 +91,15 @@ def load_recipe(path: str | Path) -> Recipe:
 
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise InputError(path, None, "file not found") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, raw[: exc.start].count(b"\n") + 1, f"invalid UTF-8 at byte {exc.start}") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(path, mark.line + 1 if mark else None, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
@@ -106,8 +112,17 @@ def load_recipe(path: str | Path) -> Recipe:
         if key not in data:
             raise InputError(path, None, f"missing key {key!r}")
     colls = data["collections"]
-    if not isinstance(colls, dict) or not colls:
+    if not isinstance(colls, dict) or not colls or not all(isinstance(v, (dict, type(None))) for v in colls.values()):
         raise InputError(path, None, "collections must map names to variables, e.g. {demo-am: {lang: am}}")
+    if not isinstance(data.get("vars") or {}, dict):
+        raise InputError(path, None, "vars must be a mapping of template variables")
+    if not isinstance(data.get("metrics") or [], list) or not all(isinstance(m, str) for m in data.get("metrics") or []):
+        raise InputError(path, None, "metrics must be a list of metric names, e.g. [nDCG@10, R@100]")
+    tol = data.get("tolerance", 0.0)
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)):
+        raise InputError(path, None, f"tolerance must be a number, got {tol!r}")
+    if not isinstance(data["conditions"], list):
+        raise InputError(path, None, "conditions must be a list")
     names = set()
     for i, cond in enumerate(data["conditions"]):
         if not isinstance(cond, dict) or "name" not in cond or "steps" not in cond:
@@ -117,6 +132,12 @@ def load_recipe(path: str | Path) -> Recipe:
         names.add(cond["name"])
         if extra := set(cond) - CONDITION_KEYS:
             raise InputError(path, None, f"condition {cond['name']!r}: unknown keys {sorted(extra)}")
+        if not isinstance(cond["steps"], list) or not cond["steps"]:
+            raise InputError(path, None, f"condition {cond['name']!r}: steps must be a non-empty list")
+        if not isinstance(cond.get("collections") or [], list):
+            raise InputError(path, None, f"condition {cond['name']!r}: collections must be a list of names")
+        if not isinstance(cond.get("expect") or {}, dict):
+            raise InputError(path, None, f"condition {cond['name']!r}: expect must map collections to {{metric: score}}")
         for s in cond["steps"]:
             if isinstance(s, str):
                 continue

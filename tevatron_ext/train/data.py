@@ -51,8 +51,10 @@ def _passages(path: Path, n: int, obj: dict, key: str) -> tuple[Passage, ...]:
         docid = p.get("docid", "")
         if not isinstance(docid, str):
             raise InputError(path, n, f"{key}[{i}].docid must be a string, got {docid!r}")
-        title = p.get("title") or ""
-        out.append(Passage(docid, title if isinstance(title, str) else str(title), p["text"]))
+        title = p.get("title")
+        if title is not None and not isinstance(title, str):
+            raise InputError(path, n, f"{key}[{i}].title must be a string, got {title!r}")
+        out.append(Passage(docid, title or "", p["text"]))
     return tuple(out)
 
 
@@ -66,8 +68,8 @@ def read_train_examples(paths: Sequence[str | Path]) -> list[TrainExample]:
             if missing:
                 raise InputError(path, n, f"missing fields {missing}; expected {list(TRAIN_FIELDS)}")
             qid, query = obj["query_id"], obj["query"]
-            if not isinstance(qid, str):
-                raise InputError(path, n, f"query_id must be a string, got {qid!r}")
+            if not isinstance(qid, str) or not qid.strip():
+                raise InputError(path, n, f"query_id must be a non-empty string, got {qid!r}")
             if not isinstance(query, str) or not query.strip():
                 raise InputError(path, n, "query must be a non-empty string")
             pos = _passages(path, n, obj, "positive_passages")
