@@ -4,13 +4,12 @@ from __future__ import annotations
 import json
 
 import torch
+from helpers import make_tiny_bert
 from transformers import AutoModel, AutoTokenizer
 
 from tevatron_ext.common.formats import read_corpus
 from tevatron_ext.vocab.coverage import coverage
 from tevatron_ext.vocab.extend import ExtendConfig, extend
-
-from helpers import make_tiny_bert
 
 
 def _merged_collection(tmp_path, tiny_am, tiny_km):

@@ -37,7 +37,8 @@ def coverage(model: str, collection: str, max_docs: int | None, out: str | None)
 @click.option("--seed", default=13, show_default=True)
 def extend(model: str, collection: str, out: str, vocab_size: int, min_frequency: int, seed: int) -> None:
     """Add the target corpus's unseen pieces to MODEL's vocabulary, resize and initialise, and save."""
-    from .extend import ExtendConfig, extend as do_extend
+    from .extend import ExtendConfig
+    from .extend import extend as do_extend
 
     m = do_extend(ExtendConfig(model=model, collection=collection, out=out, vocab_size=vocab_size,
                                min_frequency=min_frequency, seed=seed))
