@@ -311,6 +311,7 @@ def test_sample_is_seeded_and_keeps_corpus_order(fixtures):
     (dict(method="ict", bf16=False), "--bf16: only for --method llm"),
     (dict(method="crop", greedy=True, temperature=0.5), "only for --method llm"),
     (dict(backend="hf", base_url="http://x"), "--base-url: not used by --backend hf"),
+    (dict(threads=0), "--threads must be >= 1"),
     (dict(greedy=True, temperature=0.5), "--greedy"),
     (dict(per_passage=0), "--per-passage must be >= 1"),
     (dict(method="magic"), "unknown method"),
@@ -390,7 +391,7 @@ def _raws(path: Path) -> dict:
 
 
 def test_hf_left_padded_batches_match_batch_size_1(tmp_path, fixtures, tiny_lm, tail_prompt):
-    kw = dict(model=str(tiny_lm), prompt=tail_prompt, greedy=True, bf16=False, max_new_tokens=12)
+    kw = dict(model=str(tiny_lm), prompt=tail_prompt, greedy=True, bf16=False, max_new_tokens=12, threads=1)
     run(fixtures / "tiny-am", tmp_path / "b8.jsonl", batch_size=8, **kw)
     run(fixtures / "tiny-am", tmp_path / "b1.jsonl", batch_size=1, **kw)
     b8, b1 = _raws(tmp_path / "b8.jsonl"), _raws(tmp_path / "b1.jsonl")
@@ -404,11 +405,12 @@ def test_hf_left_padded_batches_match_batch_size_1(tmp_path, fixtures, tiny_lm, 
 def test_hf_seeded_sampling_reproduces_and_leaves_global_rng_alone(tmp_path, fixtures, tiny_lm, tail_prompt):
     import torch
 
-    kw = dict(model=str(tiny_lm), prompt=tail_prompt, bf16=False, max_new_tokens=10, per_passage=2, batch_size=4)
+    kw = dict(model=str(tiny_lm), prompt=tail_prompt, bf16=False, max_new_tokens=10, per_passage=2, batch_size=4,
+              threads=1)
     torch.manual_seed(123)
-    state = torch.get_rng_state()
+    state, threads = torch.get_rng_state(), torch.get_num_threads()
     run(fixtures / "tiny-km", tmp_path / "a.jsonl", seed=5, **kw)
-    assert torch.equal(torch.get_rng_state(), state)
+    assert torch.equal(torch.get_rng_state(), state) and torch.get_num_threads() == threads
     run(fixtures / "tiny-km", tmp_path / "b.jsonl", seed=5, **kw)
     run(fixtures / "tiny-km", tmp_path / "c.jsonl", seed=6, **kw)
     a, b, c = (_raws(tmp_path / f"{x}.jsonl") for x in "abc")
@@ -433,14 +435,15 @@ def test_hf_truncates_long_passages_to_fit(tmp_path, fixtures, tiny_lm, short_pr
         HFBackend(str(tiny_lm), max_prompt_tokens=20).build(prompt, passage, max_new_tokens=8)
     out = tmp_path / "o.jsonl"
     run(fixtures / "tiny-am", out, model=str(tiny_lm), prompt=short_prompt, greedy=True, max_prompt_tokens=60,
-        max_new_tokens=8, bf16=False)
+        max_new_tokens=8, bf16=False, threads=1)
     assert all(r.get("passage_truncated") for r in read_generations(out))
 
 
 def test_hf_stops_at_the_first_newline(tmp_path, fixtures, short_prompt):
     model = make_tiny_causal_lm(tmp_path / "nl", zero_norm=True)
     out = tmp_path / "o.jsonl"
-    counts = run(fixtures / "tiny-am", out, model=str(model), prompt=short_prompt, greedy=True, bf16=False, sample=2)
+    counts = run(fixtures / "tiny-am", out, model=str(model), prompt=short_prompt, greedy=True, bf16=False, sample=2,
+                 threads=1)
     assert counts["failed"] == 2
     for r in read_generations(out):
         assert r["raw"] == "\n" and r["stop"] == "newline" and r["error"] == "empty query"
@@ -468,7 +471,7 @@ def test_gemma_270m_writes_amharic_questions(tmp_path, fixtures):
     if model is None:
         pytest.skip("gemma-3-270m is not prepared (tevatron-ext models prepare gemma-3-270m)")
     out = tmp_path / "o.jsonl"
-    counts = run(fixtures / "tiny-am", out, model=str(model), sample=4, batch_size=4, seed=0)
+    counts = run(fixtures / "tiny-am", out, model=str(model), sample=4, batch_size=4, seed=0, threads=1)
     assert counts["items"] == 4 and counts["ok"] + counts["failed"] == 4
     recs = read_generations(out)
     assert all(r["prompt_id"] == "fewshot.am-am.txt" and r["params"]["max_new_tokens"] == 32 for r in recs)

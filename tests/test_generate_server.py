@@ -332,8 +332,8 @@ def test_prompt_and_endpoint_must_agree(stub, tiny_am, tmp_path):
         generate(GenerateConfig(collection=str(tiny_am), out=tmp_path / "c.jsonl", backend="openai", model="m"))
     with pytest.raises(ConfigError, match="--base-url http"):
         generate(cfg(stub, tiny_am, tmp_path / "e.jsonl", base_url="localhost:8000/v1"))
-    with pytest.raises(ConfigError, match="--bf16"):
-        generate(cfg(stub, tiny_am, tmp_path / "d.jsonl", bf16=True))
+    with pytest.raises(ConfigError, match="--bf16, --threads"):
+        generate(cfg(stub, tiny_am, tmp_path / "d.jsonl", bf16=True, threads=1))
 
 
 def test_changing_the_params_regenerates(stub, tiny_am, tmp_path):

@@ -35,6 +35,8 @@ _API = "[openai]"
 @click.option("--device", default=None, help=f"{_HF} torch device (default cpu).")
 @click.option("--max-prompt-tokens", type=int, default=None,
               help=f"{_HF} Prompt + answer budget; long passages are cut to fit (default 1024).")
+@click.option("--threads", type=int, default=None,
+              help=f"{_HF} torch CPU threads while generating (default: torch's; 1 is faster on a busy machine).")
 @click.option("--base-url", default=None, help=f"{_API} OpenAI-compatible server, e.g. http://localhost:8000/v1.")
 @click.option("--endpoint", type=click.Choice(["chat", "completions"]), default=None, help=f"{_API} Default chat.")
 @click.option("--concurrency", type=int, default=None, help=f"{_API} Requests in flight at most (default 4).")
@@ -46,7 +48,7 @@ _API = "[openai]"
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
 def generate(collection, out, method, query_language, sample, per_passage, seed, batch_size, backend, model,
              prompt_variant, prompt, max_new_tokens, temperature, top_p, greedy, bf16, device, max_prompt_tokens,
-             base_url, endpoint, concurrency, timeout, retries, backoff, api_key_env, progress) -> None:
+             threads, base_url, endpoint, concurrency, timeout, retries, backoff, api_key_env, progress) -> None:
     """Synthetic queries for a collection's passages, one JSONL record per (passage, slot).
 
     Options tagged [llm] apply to --method llm, [hf] and [openai] to that backend; others are rejected.
@@ -59,7 +61,8 @@ def generate(collection, out, method, query_language, sample, per_passage, seed,
         collection=collection, out=out, method=method, query_language=query_language, sample=sample,
         per_passage=per_passage, seed=seed, batch_size=batch_size, progress=progress, backend=backend, model=model,
         prompt_variant=prompt_variant, prompt=prompt, max_new_tokens=max_new_tokens, temperature=temperature,
-        top_p=top_p, greedy=greedy, bf16=bf16, device=device, max_prompt_tokens=max_prompt_tokens, base_url=base_url,
+        top_p=top_p, greedy=greedy, bf16=bf16, device=device, max_prompt_tokens=max_prompt_tokens, threads=threads,
+        base_url=base_url,
         endpoint=endpoint, concurrency=concurrency, timeout=timeout, retries=retries, backoff=backoff,
         api_key_env=api_key_env))
     click.echo(f"wrote {out}: {c['ok']} ok, {c['failed']} failed, {c['skipped']} already done "

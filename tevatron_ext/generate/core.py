@@ -36,7 +36,7 @@ DEFAULT_BATCH = {"hf": 8, "openai": 32, "ict": 256, "crop": 256}
 
 # option groups: a flag outside its group's method/backend is rejected, not ignored
 LLM_FIELDS = ("backend", "model", "prompt_variant", "prompt", "max_new_tokens", "temperature", "top_p", "greedy")
-HF_FIELDS = ("device", "bf16", "max_prompt_tokens")
+HF_FIELDS = ("device", "bf16", "max_prompt_tokens", "threads")
 OPENAI_FIELDS = ("base_url", "endpoint", "concurrency", "timeout", "retries", "backoff", "api_key_env")
 
 
@@ -64,6 +64,7 @@ class GenerateConfig:
     device: str | None = None  # default cpu
     bf16: bool | None = None  # default: on where the CPU has native bf16
     max_prompt_tokens: int | None = None  # default 1024; long passages are cut to fit
+    threads: int | None = None  # torch CPU threads while generating (default: torch's)
     # --backend openai
     base_url: str | None = None
     endpoint: str | None = None  # default chat
@@ -86,7 +87,7 @@ class GenerateConfig:
         flag = lambda n: "--" + n.replace("_", "-")  # noqa: E731
         if self.method not in METHODS:
             raise ConfigError(f"unknown method {self.method!r}; known: {', '.join(METHODS)}")
-        for name in ("per_passage", "sample", "batch_size", "max_new_tokens", "max_prompt_tokens", "concurrency"):
+        for name in ("per_passage", "sample", "batch_size", "max_new_tokens", "max_prompt_tokens", "concurrency", "threads"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{flag(name)} must be >= 1, got {value}")
@@ -298,7 +299,8 @@ def generate(cfg: GenerateConfig) -> dict[str, Any]:
             extra["model_path"] = str(resolve(model))
             base.update(model=model, params=params)
             produce = _hf_producer(cfg, prompt, base, lambda: HFBackend(
-                model, device=cfg.device or "cpu", bf16=bf16, max_prompt_tokens=params["max_prompt_tokens"]), timing)
+                model, device=cfg.device or "cpu", bf16=bf16, max_prompt_tokens=params["max_prompt_tokens"],
+                threads=cfg.threads), timing)
         else:
             from .openai_api import OpenAIBackend
 

@@ -26,7 +26,8 @@ class HFBackend:
 
     name = "hf"
 
-    def __init__(self, model: str, device: str = "cpu", bf16: bool = False, max_prompt_tokens: int = 1024):
+    def __init__(self, model: str, device: str = "cpu", bf16: bool = False, max_prompt_tokens: int = 1024,
+                 threads: int | None = None):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -37,6 +38,7 @@ class HFBackend:
         self.device = torch.device(device)
         self.bf16 = bf16
         self.max_prompt_tokens = max_prompt_tokens
+        self.threads = threads  # torch intra-op threads while generating (None: torch's setting)
         tok = AutoTokenizer.from_pretrained(self.location)
         tok.padding_side = "left"
         if tok.pad_token_id is None:
@@ -122,10 +124,16 @@ class HFBackend:
         stopping = StoppingCriteriaList([NewlineStop()]) if newlines else None
         autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext())
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch.inference_mode(), torch.random.fork_rng(devices=devices), autocast:
-            if not greedy:
-                torch.manual_seed(seed)
-            out = self.model.generate(**enc, generation_config=gc, stopping_criteria=stopping)
+        threads = torch.get_num_threads()
+        try:
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            with torch.inference_mode(), torch.random.fork_rng(devices=devices), autocast:
+                if not greedy:
+                    torch.manual_seed(seed)
+                out = self.model.generate(**enc, generation_config=gc, stopping_criteria=stopping)
+        finally:
+            torch.set_num_threads(threads)
         results = []
         for row in out[:, prompt_len:].tolist():
             eos_at = next((i for i, t in enumerate(row) if t in self.eos_ids), None)
