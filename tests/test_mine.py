@@ -68,3 +68,16 @@ def test_unknown_docids_are_reported(tiny_am, tmp_path):
     with pytest.raises(InputError, match="1 generation records name docids that are not in"):
         mine(MineConfig(collection=str(tiny_am), generations=[str(p)], out=str(tmp_path / "o.jsonl"), round_trip="none",
                         negatives_from="bm25", bm25_index=None))
+
+
+def test_echoes_of_few_shot_examples_are_removed(tiny_am, tmp_path):
+    from tevatron_ext.generate.templates import load_prompt_file, prompts_dir
+
+    example = load_prompt_file(prompts_dir() / "fewshot.am-am.txt", "am", "am").example_questions[0]
+    p = tmp_path / "g.jsonl"
+    p.write_text(json.dumps({"docid": "am1", "slot": 0, "query": example, "status": "ok", "method": "llm", "params": {},
+                             "prompt_id": "fewshot.am-am.txt", "query_language": "am"}, ensure_ascii=False) + "\n",
+                 encoding="utf-8")
+    m = mine(MineConfig(collection=str(tiny_am), generations=[str(p)], out=str(tmp_path / "o.jsonl"), round_trip="none",
+                        negatives_from="bm25", bm25_index=None))
+    assert m["counts"]["removed_echo"] == 1 and m["counts"]["kept"] == 0

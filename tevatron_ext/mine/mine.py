@@ -1,8 +1,8 @@
 """Turn generations into Tevatron training data: filters (each counted), round-trip consistency,
 hard negatives from BM25 (or a dense index) sampled from a rank window, seeded.
 
-Filters, in order: failed generation, too short/long, wrong script, duplicate, near-copy of the
-passage (character 5-gram containment above a threshold), round trip (the source passage must be in
+Filters, in order: failed generation, too short/long, wrong script, echo of one of the prompt's
+few-shot example questions (small models repeat them), duplicate, near-copy of the passage (character 5-gram containment above a threshold), round trip (the source passage must be in
 the top-k of BM25 or a dense model for the query, as Promptagator).
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..common.formats import iter_corpus, iter_jsonl
 from ..train.data import write_train_examples
 from .filters import containment, normalise_query, script_share
 
-FILTERS = ("failed", "length", "script", "duplicate", "near_copy", "round_trip")
+FILTERS = ("failed", "length", "script", "echo", "duplicate", "near_copy", "round_trip")
 
 
 @dataclass
@@ -78,6 +78,17 @@ def load_generations(paths: list[str]) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
+def _example_questions(prompt_id: str | None, qlang: str, plang: str, cache: dict) -> list[str]:
+    """The few-shot questions of a shipped prompt, filled for the language pair (none for custom prompts)."""
+    key = (prompt_id, qlang, plang)
+    if key not in cache:
+        from ..generate.templates import load_prompt_file, prompts_dir
+
+        path = prompts_dir() / prompt_id if prompt_id else None
+        cache[key] = load_prompt_file(path, qlang, plang).example_questions if path and path.is_file() else []
+    return cache[key]
+
+
 def _which(choice: str, qlang: str, plang: str, cfg: MineConfig) -> str:
     if choice != "auto":
         return choice
@@ -113,6 +124,7 @@ def mine(cfg: MineConfig) -> dict[str, Any]:
     cands: list[Candidate] = []
     counts: Counter[str] = Counter()
     seen: set[str] = set()
+    examples: dict = {}
     unknown = 0
     for r in records:
         if r["docid"] not in docs:
@@ -129,6 +141,9 @@ def mine(cfg: MineConfig) -> dict[str, Any]:
             c.rejected = "length"
         elif (share := script_share(c.query, c.query_language)) is not None and share < cfg.min_script_share:
             c.rejected = "script"
+        elif any(normalise_query(c.query) == normalise_query(q) or containment(c.query, q) > cfg.max_containment
+                 for q in _example_questions(r.get("prompt_id"), c.query_language, plang, examples)):
+            c.rejected = "echo"
         elif normalise_query(c.query) in seen:
             c.rejected = "duplicate"
         elif containment(c.query, c.positive_text) > cfg.max_containment:
