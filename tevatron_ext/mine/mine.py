@@ -72,10 +72,27 @@ def load_generations(paths: list[str]) -> list[dict[str, Any]]:
 
     latest: dict[tuple, dict[str, Any]] = {}
     for p in paths:
+        wanted = _items_of_last_run(p)
         for n, rec in iter_jsonl(p):
             validate_record(p, n, rec)
+            if wanted is not None and (rec["docid"], rec["slot"]) not in wanted:
+                continue  # left in the cache by an earlier run with another sample: not this run's data
             latest[(p, rec["docid"], rec.get("slot", 0), rec.get("method", "llm"))] = rec
     return list(latest.values())
+
+
+def _items_of_last_run(path: str) -> set[tuple[str, int]] | None:
+    """The (docid, slot) items of the generate run that finished the file (from its manifest), so that a
+    cache grown by earlier runs with other samples gives the same training data as a fresh run."""
+    from ..common.atomic import read_manifest
+    from ..generate.core import sample_docs
+
+    m = read_manifest(path)
+    cfg = (m or {}).get("config") or {}
+    if not m or "collection" not in cfg:
+        return None
+    docs = sample_docs(list(iter_corpus(get_collection(cfg["collection"]).corpus_path())), cfg.get("sample"), cfg.get("seed", 0))
+    return {(d.docid, slot) for d in docs for slot in range(cfg.get("per_passage") or 1)}
 
 
 def _example_questions(prompt_id: str | None, qlang: str, plang: str, cache: dict) -> list[str]:
