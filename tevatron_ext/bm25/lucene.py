@@ -166,6 +166,6 @@ def search(cfg: BM25SearchConfig) -> dict[str, Any]:
     empty = sum(1 for q in topics if not analyse_queries(analysis, {q: topics[q]})[q].strip())
     n = write_run(cfg.run, run, tag=cfg.tag, k=cfg.hits)
     write_manifest(cfg.run, kind="run", counts={"topics": len(topics), "lines": n, "empty_queries": empty},
-                   inputs={"topics": coll.topics_path(split)},
+                   inputs={"topics": coll.topics_path(split), "index_manifest": cfg.index / "manifest.json"},
                    config={**asdict(cfg), "index": str(cfg.index), "run": str(cfg.run), "split": split, "analysis": analysis})
     return read_manifest(cfg.run) or {}

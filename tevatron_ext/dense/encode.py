@@ -106,7 +106,8 @@ def encode_corpus(cfg: EncodeConfig) -> dict[str, Any]:
         write_manifest(cfg.index, kind="faiss-index", manifest=tmp / "manifest.json",
                        counts={"docs": len(docs), "vectors": n_vectors, "dimension": encoder.dimension,
                                "encoded_now": encoded},
-                       inputs={"corpus": corpus},
+                       inputs={"corpus": corpus, **({"model_manifest": Path(model_loc) / "manifest.json"}
+                                                    if (Path(model_loc) / "manifest.json").is_file() else {})},
                        config={**asdict(cfg), "index": str(cfg.index), "model": model_loc, "bf16": bf16,
                                "contract": contract.to_dict()},
                        extra={"passages_per_second": round(encoded / seconds, 2) if encoded and seconds > 0 else None})

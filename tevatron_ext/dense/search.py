@@ -101,7 +101,7 @@ def search(cfg: SearchConfig) -> dict[str, Any]:
         raise TevatronExtError(f"{len(missing)} topics got no results (e.g. {missing[:3]})")
     n = write_run(cfg.run, run, tag=cfg.tag, k=cfg.hits)
     write_manifest(cfg.run, kind="run", counts={"topics": len(qids), "lines": n},
-                   inputs={"topics": coll.topics_path(split)},
+                   inputs={"topics": coll.topics_path(split), "index_manifest": cfg.index / "manifest.json"},
                    config={**asdict(cfg), "index": str(cfg.index), "run": str(cfg.run), "split": split, "model": str(model),
                            "bf16": bf16, "contract": contract.to_dict()})
     return read_manifest(cfg.run) or {}

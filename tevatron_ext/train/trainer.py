@@ -183,7 +183,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         encoder.save(tmp)
         write_manifest(out, kind="model", manifest=tmp / "manifest.json",
                        counts={"examples": len(examples), "steps": steps},
-                       inputs={f"train{i}": Path(f) for i, f in enumerate(cfg.train_files)},
+                       inputs={**{f"train{i}": Path(f) for i, f in enumerate(cfg.train_files)},
+                               **({"base_model_manifest": src / "manifest.json"}
+                                  if isinstance(src, Path) and (src / "manifest.json").is_file() else {})},
                        config={"train_config": asdict(cfg), "base_model": str(src), "contract": contract.to_dict()},
                        seed=cfg.seed,
                        extra={"metrics": {k: v for k, v in result.metrics.items() if isinstance(v, (int, float))},
