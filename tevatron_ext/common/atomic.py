@@ -263,3 +263,12 @@ def read_manifest(output: str | Path, manifest: str | Path | None = None) -> dic
 
 def is_complete(output: str | Path) -> bool:
     return read_manifest(output) is not None
+
+
+def inputs_unchanged(manifest: dict[str, Any]) -> bool:
+    """Every input recorded with a checksum in ``manifest`` still exists with that checksum."""
+    for info in (manifest.get("inputs") or {}).values():
+        path, digest = info.get("path"), info.get("sha256")
+        if path and digest and (not Path(path).is_file() or sha256_file(path) != digest):
+            return False
+    return True

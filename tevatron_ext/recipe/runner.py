@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..common.atomic import atomic_write_json, read_manifest, sha256_file
+from ..common.atomic import atomic_write_json, inputs_unchanged, read_manifest
 from ..common.errors import TevatronExtError
 from .matrix import Cell, Recipe
 
@@ -28,13 +28,7 @@ def step_done(creates: str | None) -> bool:
     if creates is None:
         return False
     manifest = read_manifest(creates)
-    if manifest is None:
-        return False
-    for info in (manifest.get("inputs") or {}).values():
-        path, digest = info.get("path"), info.get("sha256")
-        if path and digest and (not Path(path).is_file() or sha256_file(path) != digest):
-            return False
-    return True
+    return manifest is not None and inputs_unchanged(manifest)
 
 
 def run_step(command: str, in_process: bool = True) -> None:

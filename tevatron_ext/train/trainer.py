@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from ..common.atomic import atomic_dir, read_manifest, write_manifest
+from ..common.atomic import atomic_dir, inputs_unchanged, read_manifest, write_manifest
 from ..common.errors import ConfigError, InputError
 from .data import GroupDataset, read_train_examples
 from .loss import distributed_contrastive_loss
@@ -134,7 +134,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     cfg.validate()
     out = Path(cfg.out)
     done = read_manifest(out)
-    if done is not None and done.get("config", {}).get("train_config") == asdict(cfg):
+    if done is not None and done.get("config", {}).get("train_config") == asdict(cfg) and inputs_unchanged(done):
         return done
     src = resolve(cfg.model)
     if cfg.freeze_word_embeddings and isinstance(src, Path) and (src / VOCAB_EXTENSION_FILE).exists():
