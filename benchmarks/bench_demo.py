@@ -13,6 +13,17 @@ from typing import Any
 import common
 
 TIMINGS = common.ROOT / "runs" / "demo" / "timings.json"
+RECIPE = common.ROOT / "scripts" / "recipes" / "demo.yaml"
+
+
+def _plan() -> list[str] | None:
+    """The commands of the current demo recipe (timings of commands it no longer runs are ignored)."""
+    try:
+        from tevatron_ext.recipe.matrix import load_recipe
+
+        return list(dict.fromkeys(s.command for c in load_recipe(RECIPE).cells() for s in c.steps))
+    except Exception:  # noqa: BLE001  (no recipe, or one this version cannot read: use every timing)
+        return None
 
 
 def _stage(step: dict[str, Any]) -> str:
@@ -34,8 +45,14 @@ def run(quick: bool, path: Path | None = None) -> list[dict[str, Any]]:
     for step in data.get("steps", []):
         if isinstance(step, dict) and isinstance(step.get("seconds"), (int, float)):
             latest[str(step.get("command"))] = step
+    plan = _plan() if path == TIMINGS else None
+    stale = 0
+    if plan is not None:
+        stale = sum(c not in plan for c in latest)
+        latest = {c: latest[c] for c in plan if c in latest}
+    untimed = [c for c in plan if c not in latest] if plan is not None else []
     if not latest:
-        return [common.skipped("demo stages", f"{path} holds no timed steps")]
+        return [common.skipped("demo stages", f"{path} holds no timed steps of the current recipe")]
     stages: dict[str, dict[str, Any]] = {}
     for step in latest.values():
         s = stages.setdefault(_stage(step), {"seconds": 0.0, "steps": 0, "slowest": None})
@@ -56,9 +73,13 @@ def run(quick: bool, path: Path | None = None) -> list[dict[str, Any]]:
     rows.append(common.result(
         "demo total (timed steps)", total, None, "s", higher_is_better=False,
         note=f"{len(latest)} steps from {path.name}"
+             + (f" ({len(untimed)} step(s) of the current recipe have no timing yet" + (f", e.g. `{untimed[0]}`" if untimed else "")
+                + ")" if untimed else "")
+             + (f"; ignored {stale} timing(s) of commands the recipe no longer runs" if stale else "")
              + (f"; the last `recipe run` took {last:.0f} s wall (skipped steps are not timed)" if last is not None else "")
              + "; `make demo` also prepares the models and prints the report (not timed here)",
-        details={"stages": {k: v["seconds"] for k, v in stages.items()}, "last_run_seconds": last}))
+        details={"stages": {k: v["seconds"] for k, v in stages.items()}, "last_run_seconds": last,
+                 "untimed_steps": untimed, "stale_timings": stale}))
     return rows
 
 
