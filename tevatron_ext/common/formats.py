@@ -38,6 +38,21 @@ class Doc:
         return {"docid": self.docid, "title": self.title, "text": self.text}
 
 
+def read_utf8(path: str | Path, missing: str = "file not found") -> str:
+    """A whole small file (config, contract, recipe) as text; a BOM is dropped, invalid UTF-8 names its line."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, None, missing) from None
+    except OSError as exc:
+        raise InputError(path, None, f"cannot read: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, raw[: exc.start].count(b"\n") + 1, f"invalid UTF-8 at byte {exc.start}") from None
+
+
 def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, line)`` decoded as UTF-8, without BOM or line ending; skips blank lines.
 

@@ -75,15 +75,10 @@ class EncoderContract:
 
     @classmethod
     def load(cls, model_dir: str | Path) -> EncoderContract:
+        from ..common.formats import read_utf8
+
         p = Path(model_dir) / CONTRACT_FILE
-        try:
-            raw = p.read_bytes()
-        except FileNotFoundError:
-            raise InputError(p, None, "no encoder contract (encoder_config.json) in this model folder") from None
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InputError(p, raw[: exc.start].count(b"\n") + 1, f"invalid UTF-8 at byte {exc.start}") from None
+        text = read_utf8(p, "no encoder contract (encoder_config.json) in this model folder")
         try:
             d = json.loads(text, parse_constant=lambda c: _reject_constant(p, text, c))
         except ValueError as exc:

@@ -89,15 +89,10 @@ def render(template: str, ctx: dict[str, Any], path: Path, depth: int = 0) -> st
 def load_recipe(path: str | Path) -> Recipe:
     import yaml
 
+    from ..common.formats import read_utf8
+
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, None, "file not found") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(path, raw[: exc.start].count(b"\n") + 1, f"invalid UTF-8 at byte {exc.start}") from None
+    text = read_utf8(path)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
