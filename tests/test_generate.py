@@ -399,7 +399,7 @@ def test_hf_left_padded_batches_match_batch_size_1(tmp_path, fixtures, tiny_lm, 
     assert len({raw for raw, _, _ in b8.values()}) > 1  # the passages (of different lengths) do matter
     rec = read_generations(tmp_path / "b8.jsonl")[0]
     assert rec["backend"] == "hf" and rec["model"] == str(tiny_lm) and rec["prompt_id"] == "tail.txt"
-    assert rec["params"] == {"max_new_tokens": 12, "greedy": True, "bf16": False, "max_prompt_tokens": 1024}
+    assert rec["params"] == {"max_new_tokens": 12, "greedy": True, "dtype": "float32", "max_prompt_tokens": 1024}
 
 
 def test_hf_seeded_sampling_reproduces_and_leaves_global_rng_alone(tmp_path, fixtures, tiny_lm, tail_prompt):
@@ -452,6 +452,49 @@ def test_hf_stops_at_the_first_newline(tmp_path, fixtures, short_prompt):
 def test_hf_chat_prompt_needs_a_chat_template(tmp_path, fixtures, tiny_lm):
     with pytest.raises(ConfigError, match="no chat template"):
         run(fixtures / "tiny-am", tmp_path / "o.jsonl", model=str(tiny_lm), prompt_variant="chat")
+
+
+def test_shipped_gemma_turn_format_folds_the_system_message_into_the_user_turn(tiny_lm):
+    from transformers import AutoTokenizer
+
+    from tevatron_ext.generate.templates import load_chat_template
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_lm))
+    tok.chat_template = load_chat_template("gemma")
+    text = tok.apply_chat_template([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Q?\n"},
+                                    {"role": "assistant", "content": "A."}, {"role": "user", "content": "Q2"}],
+                                   tokenize=False, add_generation_prompt=True)
+    assert text == ("<s><start_of_turn>user\nBe brief.\n\nQ?<end_of_turn>\n<start_of_turn>model\nA.<end_of_turn>\n"
+                    "<start_of_turn>user\nQ2<end_of_turn>\n<start_of_turn>model\n")
+    with pytest.raises(ConfigError, match="no such file"):
+        load_chat_template("llama")
+
+
+def test_hf_chat_template_option_runs_chat_prompts_on_a_model_without_one(tmp_path, fixtures, tiny_lm):
+    tpl = tmp_path / "t.jinja"
+    tpl.write_text("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}answer:", encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    counts = run(fixtures / "tiny-am", out, model=str(tiny_lm), prompt_variant="chat", chat_template=str(tpl),
+                 greedy=True, bf16=False, max_new_tokens=4, sample=2, threads=1)
+    assert counts["items"] == 2
+    rec = read_generations(out)[0]
+    assert rec["prompt_id"] == "chat.xx-yy.json" and len(rec["params"]["chat_template"]) == 16
+    # a different template is a different prompt: the items are generated again, not skipped
+    tpl.write_text("{% for m in messages %}{{ m['content'] }}{% endfor %}", encoding="utf-8")
+    assert run(fixtures / "tiny-am", out, model=str(tiny_lm), prompt_variant="chat", chat_template=str(tpl),
+               greedy=True, bf16=False, max_new_tokens=4, sample=2, threads=1)["skipped"] == 0
+    with pytest.raises(ConfigError, match="applies to chat prompts"):
+        run(fixtures / "tiny-am", tmp_path / "f.jsonl", model=str(tiny_lm), prompt_variant="fewshot",
+            chat_template=str(tpl), bf16=False)
+
+
+def test_hf_bf16_loads_bf16_weights(tiny_lm):
+    import torch
+
+    from tevatron_ext.generate.hf import HFBackend
+
+    assert HFBackend(str(tiny_lm), bf16=True).model.dtype == torch.bfloat16
+    assert HFBackend(str(tiny_lm), bf16=False).model.dtype == torch.float32
 
 
 # --------------------------------------------------------------------------- the real Gemma-3-270M

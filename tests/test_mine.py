@@ -81,3 +81,32 @@ def test_echoes_of_few_shot_examples_are_removed(tiny_am, tmp_path):
     m = mine(MineConfig(collection=str(tiny_am), generations=[str(p)], out=str(tmp_path / "o.jsonl"), round_trip="none",
                         negatives_from="bm25", bm25_index=None))
     assert m["counts"]["removed_echo"] == 1 and m["counts"]["kept"] == 0
+
+
+def test_filter_report_compares_sources_per_direction(tiny_am, gens, tmp_path):
+    from click.testing import CliRunner
+
+    from tevatron_ext.cli import main
+    from tevatron_ext.mine.compare import best_by_direction, load_rows
+
+    build_index(BM25IndexConfig(collection=str(tiny_am), index=tmp_path / "bm25"))
+    kw = dict(collection=str(tiny_am), bm25_index=str(tmp_path / "bm25"), round_trip_k=1, neg_window=(1, 8), n_negatives=3)
+    mine(MineConfig(generations=[str(gens)], out=str(tmp_path / "a.jsonl"), **kw))
+    # a second source: the two queries that survive in the first, tagged with a prompt and a model
+    recs = [json.loads(line) for line in gens.read_text(encoding="utf-8").splitlines()]
+    other = [dict(r, prompt_id="p.txt", model="m") for r in recs if r["docid"] in ("am1", "am7") and r["slot"] == 0]
+    (tmp_path / "g2.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in other), encoding="utf-8")
+    mine(MineConfig(generations=[str(tmp_path / "g2.jsonl")], out=str(tmp_path / "b.jsonl"), **kw))
+    rows = load_rows([tmp_path / "a.jsonl", tmp_path / "b.jsonl"], ["A", "B"])
+    a, b = rows
+    assert (a["label"], a["direction"], a["candidates"], a["kept"]) == ("A", "am->am", 8, 2)
+    assert a["failed"] == a["length"] == a["script"] == a["duplicate"] == a["near_copy"] == a["round_trip"] == 1
+    assert (b["prompt"], b["model"], b["candidates"], b["kept"], b["kept_share"]) == ("p.txt", "m", 2, 2, 1.0)
+    assert best_by_direction(rows)["am->am"]["label"] == "B"
+    res = CliRunner().invoke(main, ["filter-report", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl"),
+                                    "--label", "A", "--label", "B"])
+    assert res.exit_code == 0, res.output
+    assert "| A | am->am | llm |  |  | 8 | 1 | 1 | 1 | 0 | 1 | 1 | 1 | 2 | 25.0 |" in res.output
+    assert "Most kept per direction: am->am: B (p.txt, 2/2 = 100.0 %)" in res.output
+    res = CliRunner().invoke(main, ["filter-report", str(gens)])  # not a mined file
+    assert res.exit_code != 0 and "no complete `tevatron-ext mine` manifest" in res.output

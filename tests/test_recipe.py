@@ -117,7 +117,8 @@ def test_significance_matches_scipy():
 
 
 @pytest.mark.parametrize("recipe, hub", [("miracl.yaml", "castorini/mdpr-tied-pft-msmarco"),
-                                         ("amharic_khmer.yaml", "intfloat/multilingual-e5-base")])
+                                         ("amharic_khmer.yaml", "intfloat/multilingual-e5-base"),
+                                         ("vocab_ablation.yaml", "models tiny -o models/vocab/tiny")])
 def test_real_recipes_dry_run(recipe, hub):
     root = Path(__file__).resolve().parents[1]
     res = CliRunner().invoke(main, ["recipe", "run", str(root / "scripts" / "recipes" / recipe), "--dry-run"])
@@ -128,8 +129,11 @@ def test_real_recipes_dry_run(recipe, hub):
         r = load_recipe(root / "scripts" / "recipes" / recipe)
         exp = {c.collection: c.expect for c in r.cells() if c.condition == "bm25"}
         assert exp["miracl-sw"] == {"nDCG@10": 0.383} and r.tolerance == 0.005
-    else:
+    elif recipe == "amharic_khmer.yaml":
         assert "vocab extend -m castorini/mdpr-tied-pft-msmarco" in res.output and "--backend openai" in res.output
+    else:  # the same training file and budget with and without extension
+        assert "train -m models/vocab/tiny --train runs/vocab/train/ict+crop.km.jsonl" in res.output
+        assert "train -m models/vocab/tiny-ext.km --train runs/vocab/train/ict+crop.km.jsonl" in res.output
 
 
 def test_demo_recipe_is_valid():

@@ -42,3 +42,23 @@ def test_extension_makes_am_km_visible_and_keeps_old_ids(tmp_path, tiny_am, tiny
     # the new tokenizer on unseen text of the same scripts
     texts = [d.text for d in read_corpus(tiny_am / "corpus.jsonl").values()]
     assert coverage(new_tok, texts)["Ethiopic"].unknown_word_share < 0.05
+
+
+def test_models_tiny_cli_builds_an_encoder_blind_to_ethiopic_and_khmer(tmp_path, tiny_am, tiny_km):
+    from click.testing import CliRunner
+
+    from tevatron_ext.cli import main
+    from tevatron_ext.common.atomic import read_manifest
+    from tevatron_ext.models.encoder import DenseEncoder
+
+    out = tmp_path / "tiny"
+    res = CliRunner().invoke(main, ["models", "tiny", "-o", str(out), "--hidden", "32", "--seed", "3"])
+    assert res.exit_code == 0, res.output
+    m = read_manifest(out)
+    assert m and m["kind"] == "model" and m["config"]["hidden"] == 32
+    tok = AutoTokenizer.from_pretrained(str(out))
+    for coll, script in ((tiny_am, "Ethiopic"), (tiny_km, "Khmer")):
+        texts = [d.text for d in read_corpus(coll / "corpus.jsonl").values()]
+        assert coverage(tok, texts)[script].unknown_word_share == 1.0
+    enc = DenseEncoder.load(str(out))
+    assert enc.encode(["the capital city"], "query").shape == (1, 32)

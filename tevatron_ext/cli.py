@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "vocab": ("tevatron_ext.vocab.cli", "vocab", "Tokenizer coverage and vocabulary extension."),
     "generate": ("tevatron_ext.generate.cli", "generate", "Synthetic queries from passages (LLM, ICT, cropping)."),
     "mine": ("tevatron_ext.mine.cli", "mine", "Filter synthetic queries and mine hard negatives -> Tevatron JSONL."),
+    "filter-report": ("tevatron_ext.mine.cli", "filter_report",
+                      "Compare query sources (prompts, models): share kept by each mining filter."),
     "train": ("tevatron_ext.train.cli", "train", "Tevatron-style contrastive fine-tuning of a dense retriever."),
     "align": ("tevatron_ext.align.cli", "align", "Cross-lingual lexical alignment: probe and injection."),
     "recipe": ("tevatron_ext.recipe.cli", "recipe", "Run, verify and report a YAML experiment matrix."),

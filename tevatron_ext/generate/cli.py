@@ -31,12 +31,15 @@ _API = "[openai]"
 @click.option("--temperature", type=float, default=None, help=f"{_LLM} Sampling temperature (default 0.7).")
 @click.option("--top-p", type=float, default=None, help=f"{_LLM} Nucleus sampling (default 0.9).")
 @click.option("--greedy", is_flag=True, default=False, help=f"{_LLM} Greedy decoding instead of sampling.")
-@click.option("--bf16/--fp32", "bf16", default=None, help=f"{_HF} bf16 autocast (default: on where the CPU has native bf16).")
+@click.option("--bf16/--fp32", "bf16", default=None, help=f"{_HF} Load the model's weights in bf16 (default: on where the CPU has native bf16).")
 @click.option("--device", default=None, help=f"{_HF} torch device (default cpu).")
 @click.option("--max-prompt-tokens", type=int, default=None,
               help=f"{_HF} Prompt + answer budget; long passages are cut to fit (default 1024).")
 @click.option("--threads", type=int, default=None,
               help=f"{_HF} torch CPU threads while generating (default: torch's; 1 is faster on a busy machine).")
+@click.option("--chat-template", default=None,
+              help=f"{_HF} A Jinja chat template (file, or `gemma` for the shipped Gemma turn format) for a model "
+                   "whose tokenizer has none, e.g. gemma-3-270m (a base model) with --prompt-variant chat.")
 @click.option("--base-url", default=None, help=f"{_API} OpenAI-compatible server, e.g. http://localhost:8000/v1.")
 @click.option("--endpoint", type=click.Choice(["chat", "completions"]), default=None, help=f"{_API} Default chat.")
 @click.option("--concurrency", type=int, default=None, help=f"{_API} Requests in flight at most (default 4).")
@@ -48,7 +51,7 @@ _API = "[openai]"
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
 def generate(collection, out, method, query_language, sample, per_passage, seed, batch_size, backend, model,
              prompt_variant, prompt, max_new_tokens, temperature, top_p, greedy, bf16, device, max_prompt_tokens,
-             threads, base_url, endpoint, concurrency, timeout, retries, backoff, api_key_env, progress) -> None:
+             threads, chat_template, base_url, endpoint, concurrency, timeout, retries, backoff, api_key_env, progress) -> None:
     """Synthetic queries for a collection's passages, one JSONL record per (passage, slot).
 
     Options tagged [llm] apply to --method llm, [hf] and [openai] to that backend; others are rejected.
@@ -62,7 +65,7 @@ def generate(collection, out, method, query_language, sample, per_passage, seed,
         per_passage=per_passage, seed=seed, batch_size=batch_size, progress=progress, backend=backend, model=model,
         prompt_variant=prompt_variant, prompt=prompt, max_new_tokens=max_new_tokens, temperature=temperature,
         top_p=top_p, greedy=greedy, bf16=bf16, device=device, max_prompt_tokens=max_prompt_tokens, threads=threads,
-        base_url=base_url,
+        chat_template=chat_template, base_url=base_url,
         endpoint=endpoint, concurrency=concurrency, timeout=timeout, retries=retries, backoff=backoff,
         api_key_env=api_key_env))
     click.echo(f"wrote {out}: {c['ok']} ok, {c['failed']} failed, {c['skipped']} already done "

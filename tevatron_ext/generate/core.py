@@ -9,6 +9,7 @@ written when it ends, so a file with a manifest is a finished one.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import sys
@@ -25,7 +26,7 @@ from ..common.formats import Doc, iter_corpus
 from .baselines import CROP_MAX, CROP_MIN, crop, ict
 from .records import METHODS, GenerationFile, fingerprint, latest
 from .seeds import derive_seed
-from .templates import VARIANTS, Prompt, find_prompt, load_prompt_file
+from .templates import VARIANTS, Prompt, find_prompt, load_chat_template, load_prompt_file
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ DEFAULT_BATCH = {"hf": 8, "openai": 32, "ict": 256, "crop": 256}
 
 # option groups: a flag outside its group's method/backend is rejected, not ignored
 LLM_FIELDS = ("backend", "model", "prompt_variant", "prompt", "max_new_tokens", "temperature", "top_p", "greedy")
-HF_FIELDS = ("device", "bf16", "max_prompt_tokens", "threads")
+HF_FIELDS = ("device", "bf16", "max_prompt_tokens", "threads", "chat_template")
 OPENAI_FIELDS = ("base_url", "endpoint", "concurrency", "timeout", "retries", "backoff", "api_key_env")
 
 
@@ -62,9 +63,10 @@ class GenerateConfig:
     greedy: bool = False
     # --backend hf
     device: str | None = None  # default cpu
-    bf16: bool | None = None  # default: on where the CPU has native bf16
+    bf16: bool | None = None  # bf16 weights; default: on where the CPU has native bf16
     max_prompt_tokens: int | None = None  # default 1024; long passages are cut to fit
     threads: int | None = None  # torch CPU threads while generating (default: torch's)
+    chat_template: str | None = None  # a Jinja file or a shipped name (``gemma``) for a model that has none
     # --backend openai
     base_url: str | None = None
     endpoint: str | None = None  # default chat
@@ -293,14 +295,20 @@ def generate(cfg: GenerateConfig) -> dict[str, Any]:
 
             model = cfg.model or DEFAULT_HF_MODEL
             bf16 = bf16_supported() if cfg.bf16 is None else cfg.bf16
-            params.update(bf16=bf16, max_prompt_tokens=cfg.max_prompt_tokens or 1024)
+            params.update(dtype="bfloat16" if bf16 else "float32", max_prompt_tokens=cfg.max_prompt_tokens or 1024)
+            template = load_chat_template(cfg.chat_template) if cfg.chat_template else None
+            if template is not None:
+                if prompt.kind != "chat":
+                    raise ConfigError(f"--chat-template applies to chat prompts; {prompt.id} is a completion prompt")
+                params["chat_template"] = hashlib.sha256(template.encode()).hexdigest()[:16]
+                extra["chat_template"] = cfg.chat_template
             if not greedy:
                 params["batch_size"] = batch_size  # a batch shares one seed: its size changes the samples
             extra["model_path"] = str(resolve(model))
             base.update(model=model, params=params)
             produce = _hf_producer(cfg, prompt, base, lambda: HFBackend(
                 model, device=cfg.device or "cpu", bf16=bf16, max_prompt_tokens=params["max_prompt_tokens"],
-                threads=cfg.threads), timing)
+                threads=cfg.threads, chat_template=template), timing)
         else:
             from .openai_api import OpenAIBackend
 

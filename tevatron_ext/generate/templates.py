@@ -175,3 +175,20 @@ def find_prompt(variant: str, query_language: str, passage_language: str, chat: 
         if path.is_file():
             return load_prompt_file(path, query_language, passage_language, summarize=variant == "summarize")
     raise ConfigError(f"no prompt {stem}.*{ext} for {query_language}-{passage_language}; shipped: {', '.join(available())}")
+
+
+CHAT_TEMPLATES = {"gemma": "gemma-turns.jinja"}
+
+
+def load_chat_template(spec: str | Path) -> str:
+    """A Jinja chat template from a file, or a shipped one by name (``gemma``: Gemma's turn format,
+    for a Gemma base model such as gemma-3-270m, whose tokenizer comes without a template)."""
+    path = prompts_dir() / CHAT_TEMPLATES[str(spec)] if str(spec) in CHAT_TEMPLATES else Path(spec)
+    if not path.is_file():
+        raise ConfigError(f"chat template {spec}: no such file (shipped: {', '.join(CHAT_TEMPLATES)})")
+    from ..common.formats import read_utf8
+
+    text = read_utf8(path)
+    if "messages" not in text:
+        raise InputError(path, None, "a chat template is a Jinja template over `messages`")
+    return text

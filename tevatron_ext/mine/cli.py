@@ -38,3 +38,24 @@ def mine(collection, generations, out, bm25_index, dense_index, round_trip, roun
     c = m["counts"]
     click.echo(f"wrote {out}: kept {c['kept']} of {c['candidates']} ("
                + ", ".join(f"{k.removeprefix('removed_')} -{v}" for k, v in c.items() if k.startswith("removed_")) + ")")
+
+
+@click.command("filter-report")
+@click.argument("training_files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--label", "labels", multiple=True, help="A name per training file, in order (default: file names).")
+@click.option("--out", "-o", type=click.Path(dir_okay=False), help="Write here (.md or .json); default: print Markdown.")
+def filter_report(training_files, labels, out) -> None:
+    """Per training file and direction: queries each mining filter removed, and the share kept.
+
+    Reads the manifests `tevatron-ext mine` wrote; mine each prompt variant (or model) into its own
+    file, then compare them here."""
+    from ..common.atomic import atomic_write_text
+    from .compare import load_rows, to_json, to_markdown
+
+    rows = load_rows(list(training_files), list(labels) or None)
+    text = to_json(rows) if out and out.endswith(".json") else to_markdown(rows)
+    if out:
+        atomic_write_text(out, text)
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text, nl=False)

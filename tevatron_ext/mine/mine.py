@@ -62,6 +62,8 @@ class Candidate:
     positive_text: str
     method: str
     query_language: str
+    prompt: str | None = None  # the prompt id (llm), None for ict/crop
+    model: str | None = None
     rejected: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -150,7 +152,8 @@ def mine(cfg: MineConfig) -> dict[str, Any]:
         doc = docs[r["docid"]]
         c = Candidate(key=f"{r.get('method', 'llm')}:{r['docid']}#{r.get('slot', 0)}", docid=r["docid"],
                       query=(r.get("query") or "").strip(), positive_text=r.get("positive_text") or doc.text,
-                      method=r.get("method", "llm"), query_language=r.get("query_language") or plang)
+                      method=r.get("method", "llm"), query_language=r.get("query_language") or plang,
+                      prompt=r.get("prompt_id"), model=r.get("model"))
         cands.append(c)
         if r["status"] != "ok" or not c.query:
             c.rejected = "failed"
@@ -207,7 +210,7 @@ def mine(cfg: MineConfig) -> dict[str, Any]:
     rows.sort(key=lambda r: r["query_id"])
     for c in cands:
         counts[c.rejected or "kept"] += 1
-    by_direction = Counter((c.method, c.query_language, c.rejected or "kept") for c in cands)
+    by_direction = Counter((c.method, c.query_language, c.prompt, c.model, c.rejected or "kept") for c in cands)
     n = write_train_examples(cfg.out, rows)
     report = cfg.report or str(Path(cfg.out).with_suffix(".report.md"))
     atomic_write_text(report, sample_report(cands, docs, cfg))
@@ -215,10 +218,14 @@ def mine(cfg: MineConfig) -> dict[str, Any]:
                    counts={"candidates": len(cands), "kept": n, **{f"removed_{f}": counts.get(f, 0) for f in FILTERS}},
                    inputs={f"generations{i}": Path(g) for i, g in enumerate(cfg.generations)},
                    config={**asdict(cfg), "passage_language": plang},
-                   extra={"by_direction": [{"method": m, "query_language": q, "outcome": o, "n": k}
-                                           for (m, q, o), k in sorted(by_direction.items())],
+                   extra={"by_direction": [{"method": m, "query_language": q, "prompt": p, "model": md, "outcome": o, "n": k}
+                                           for (m, q, p, md, o), k in sorted(by_direction.items(), key=_sort_key)],
                           "report": report})
     return read_manifest(cfg.out) or {}
+
+
+def _sort_key(item: tuple[tuple, int]) -> tuple:
+    return tuple("" if v is None else v for v in item[0])
 
 
 def sample_report(cands: list[Candidate], docs: dict, cfg: MineConfig) -> str:

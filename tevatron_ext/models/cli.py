@@ -36,3 +36,20 @@ def list_cmd(as_json: bool) -> None:
         return
     for r in rows:
         click.echo(f"{r['name']:<24} {r['kind']:<10} {'prepared' if r['prepared'] else 'not prepared':<13} {r['path']}")
+
+
+@models.command("tiny")
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Model folder to write.")
+@click.option("--hidden", default=64, show_default=True)
+@click.option("--layers", default=2, show_default=True)
+@click.option("--max-length", default=128, show_default=True, help="Passage max length of its encoder contract.")
+@click.option("--pooling", type=click.Choice(["cls", "mean"]), default="cls", show_default=True)
+@click.option("--seed", default=0, show_default=True)
+def tiny(out: str, hidden: int, layers: int, max_length: int, pooling: str, seed: int) -> None:
+    """Build a tiny random mBERT-like encoder that cannot see Ethiopic/Khmer (every am/km word is [UNK]).
+
+    For smoke tests and the vocabulary-extension ablation (scripts/vocab_ablation.sh); not a retriever."""
+    from .tiny import build
+
+    build(out, hidden=hidden, layers=layers, seed=seed, pooling=pooling, max_length=max_length)
+    click.echo(out)
