@@ -149,3 +149,31 @@ def test_shell_recipes_are_strict():
     for sh in (root / "scripts").glob("*.sh"):
         assert "set -euo pipefail" in sh.read_text(), sh
     assert shutil.which("bash")
+
+
+def test_paired_comparisons_table(tmp_path):
+    from tevatron_ext.report.leaderboard import build_comparisons, markdown
+
+    def cell(cond, coll, scores):
+        return {"condition": cond, "collection": coll, "per_query": {"nDCG@10": dict(zip("abcdef", scores))}}
+
+    results = {"cells": {"1": cell("ft", "x", [1, 1, 1, 1, 0.5, 0]), "2": cell("zs", "x", [0, 0, 0, 0, 0.5, 0.5]),
+                         "3": cell("ft", "y", [1, 0]), "4": cell("zs", "y", [1, 0])}}
+    rows = build_comparisons(results, [("ft", "zs")], ["x", "y", "z"])
+    x, y = rows  # no cells for z: no row
+    assert (x["collection"], x["queries"], x["wins"], x["ties"], x["losses"]) == ("x", 6, 4, 1, 1)
+    assert x["delta"] == pytest.approx((4 - 0.5) / 6, abs=1e-4) and x["mean"] == pytest.approx(4.5 / 6, abs=1e-4)
+    assert y["delta"] == 0 and y["p_rand_holm"] == 1.0
+    assert x["p_t_holm"] == pytest.approx(min(1.0, 2 * x["p_t"]), abs=1e-6)  # Holm over the two rows
+    md = markdown([], "t", ["nDCG@10"], [], ["x"], {"ft": "FT"}, None, {}, rows)
+    assert "| FT | zs | x | +0.583" in md and "4 / 1 / 1" in md
+
+
+def test_recipe_comparisons_must_name_conditions(tmp_path, tiny_am, tiny_km):
+    p = write_recipe(tmp_path, tiny_am, tiny_km)
+    text = p.read_text()
+    p.write_text(text + "comparisons: [hybrid-rrf vs bm25]\n")
+    assert load_recipe(p).comparisons == [("hybrid-rrf", "bm25")]
+    p.write_text(text + "comparisons: [hybrid-rrf vs nothing]\n")
+    with pytest.raises(InputError, match="CONDITION vs REFERENCE"):
+        load_recipe(p)

@@ -81,6 +81,6 @@ def _report(r):
         raise TevatronExtError(f"no results yet: {results_path(r)} (run `tevatron-ext recipe run {r.path}`)")
     labels = {c["name"]: c.get("label", c["name"]) for c in r.conditions}
     paths = write_leaderboards(load_results(r), r.output, r.title, r.baseline, r.metrics,
-                               [c["name"] for c in r.conditions], list(r.collections), labels)
+                               [c["name"] for c in r.conditions], list(r.collections), labels, r.comparisons)
     click.echo(f"wrote {', '.join(str(p) for p in paths.values())}", err=True)
     return paths

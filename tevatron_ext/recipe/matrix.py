@@ -16,7 +16,7 @@ from typing import Any
 from ..common.errors import InputError
 
 TOP_KEYS = {"name", "title", "description", "output", "vars", "baseline", "metrics", "tolerance", "collections",
-            "conditions", "notes"}
+            "conditions", "notes", "comparisons"}
 CONDITION_KEYS = {"name", "label", "steps", "expect", "collections", "tolerance", "notes"}
 STEP_KEYS = {"run", "creates"}
 
@@ -52,6 +52,7 @@ class Recipe:
     conditions: list[dict[str, Any]]
     vars: dict[str, Any]
     notes: str = ""
+    comparisons: list[tuple[str, str]] = field(default_factory=list)  # (condition, reference) pairs tested in the report
 
     def cells(self, only: tuple[str, ...] = ()) -> list[Cell]:
         out = []
@@ -148,7 +149,14 @@ def load_recipe(path: str | Path) -> Recipe:
     baseline = data.get("baseline")
     if baseline is not None and baseline not in names:
         raise InputError(path, None, f"baseline {baseline!r} is not a condition")
+    comparisons = []
+    for item in data.get("comparisons") or []:
+        parts = item.split(" vs ") if isinstance(item, str) else []
+        if len(parts) != 2 or not all(p.strip() in names for p in parts):
+            raise InputError(path, None, f"comparison {item!r}: expected 'CONDITION vs REFERENCE' naming two conditions")
+        comparisons.append((parts[0].strip(), parts[1].strip()))
     return Recipe(path=path, name=data["name"], title=data.get("title", data["name"]), output=str(data["output"]),
                   baseline=baseline, metrics=list(data.get("metrics") or ["nDCG@10", "R@100"]),
                   tolerance=float(data.get("tolerance", 0.0)), collections={k: dict(v or {}) for k, v in colls.items()},
-                  conditions=data["conditions"], vars=dict(data.get("vars") or {}), notes=data.get("notes", ""))
+                  conditions=data["conditions"], vars=dict(data.get("vars") or {}), notes=data.get("notes", ""),
+                  comparisons=comparisons)

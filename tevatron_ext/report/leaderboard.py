@@ -4,6 +4,8 @@ Rows are (condition, collection); the tables put conditions down and collections
 average column and ``--`` for missing cells. Each condition is compared with the baseline on
 per-query nDCG@10 by a paired two-sided t-test and a paired randomisation test, both Holm-corrected
 over the whole table; ``†`` marks t-test p < 0.05, ``‡`` randomisation p < 0.05 (after Holm).
+A recipe's ``comparisons`` ("fine-tuned vs zero-shot", ...) get a table of their own: the mean per-query
+difference, wins/losses and the same two tests, Holm-corrected over that table.
 """
 from __future__ import annotations
 
@@ -40,15 +42,10 @@ def build_rows(results: dict[str, Any], baseline: str | None, metrics: list[str]
     for row in rows:
         if baseline is None or row["condition"] == baseline:
             continue
-        base = [c for c in cells.values() if c["condition"] == baseline and c["collection"] == row["collection"]]
-        mine = [c for c in cells.values() if c["condition"] == row["condition"] and c["collection"] == row["collection"]]
-        if not base or SIG_METRIC not in base[0]["per_query"] or SIG_METRIC not in mine[0]["per_query"]:
+        pair = _paired(cells, row["condition"], baseline, row["collection"])
+        if pair is None:
             continue
-        b, m = base[0]["per_query"][SIG_METRIC], mine[0]["per_query"][SIG_METRIC]
-        qids = sorted(set(b) & set(m))
-        if len(qids) < 2:
-            continue
-        x, y = [m[q] for q in qids], [b[q] for q in qids]
+        x, y = pair
         t, p_t = paired_t_test(x, y)
         p_r = randomisation_test(x, y, trials=10000, seed=0)
         tests.append((row, t, p_t, p_r))
@@ -62,6 +59,57 @@ def build_rows(results: dict[str, Any], baseline: str | None, metrics: list[str]
     return rows
 
 
+def _paired(cells: dict[str, Any], cond: str, ref: str, coll: str) -> tuple[list[float], list[float]] | None:
+    """Per-query scores of ``cond`` and ``ref`` on ``coll`` over their common queries (None: fewer than 2)."""
+    a = [c for c in cells.values() if c["condition"] == cond and c["collection"] == coll]
+    b = [c for c in cells.values() if c["condition"] == ref and c["collection"] == coll]
+    if not a or not b or SIG_METRIC not in a[0].get("per_query", {}) or SIG_METRIC not in b[0].get("per_query", {}):
+        return None
+    x, y = a[0]["per_query"][SIG_METRIC], b[0]["per_query"][SIG_METRIC]
+    qids = sorted(set(x) & set(y))
+    return ([x[q] for q in qids], [y[q] for q in qids]) if len(qids) >= 2 else None
+
+
+def build_comparisons(results: dict[str, Any], pairs: list[tuple[str, str]], collections: list[str]) -> list[dict[str, Any]]:
+    """One row per (condition, reference, collection): mean difference of per-query nDCG@10, wins/ties/losses,
+    paired t-test and randomisation test, Holm-corrected over all rows."""
+    cells = results.get("cells", {})
+    rows = []
+    for cond, ref in pairs:
+        for coll in collections:
+            pair = _paired(cells, cond, ref, coll)
+            if pair is None:
+                continue
+            x, y = pair
+            t, p_t = paired_t_test(x, y)
+            rows.append({"condition": cond, "reference": ref, "collection": coll, "metric": SIG_METRIC, "queries": len(x),
+                         "mean": round(sum(x) / len(x), 4), "reference_mean": round(sum(y) / len(y), 4),
+                         "delta": round(sum(a - b for a, b in zip(x, y)) / len(x), 4),
+                         "wins": sum(a > b for a, b in zip(x, y)), "ties": sum(a == b for a, b in zip(x, y)),
+                         "losses": sum(a < b for a, b in zip(x, y)), "t": round(t, 4), "p_t": round(p_t, 6),
+                         "p_rand": round(randomisation_test(x, y, trials=10000, seed=0), 6)})
+    for key in ("p_t", "p_rand"):
+        for r, adj in zip(rows, holm([r[key] for r in rows])):
+            r[f"{key}_holm"] = round(adj, 6)
+    for r in rows:
+        r["marker"] = ("†" if r["p_t_holm"] < ALPHA else "") + ("‡" if r["p_rand_holm"] < ALPHA else "")
+    return rows
+
+
+def comparisons_markdown(rows: list[dict[str, Any]], labels: dict[str, str]) -> list[str]:
+    if not rows:
+        return []
+    out = ["", f"**Paired comparisons ({SIG_METRIC}, per query)**", "",
+           "| condition | vs | collection | Δ | wins / ties / losses | p (t) | p (rand.) |", "|---|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        out.append(f"| {labels.get(r['condition'], r['condition'])} | {labels.get(r['reference'], r['reference'])} | "
+                   f"{r['collection']} | {r['delta']:+.3f}{r['marker']} | {r['wins']} / {r['ties']} / {r['losses']} | "
+                   f"{r['p_t_holm']:.3g} | {r['p_rand_holm']:.3g} |")
+    out += ["", f"Δ: mean per-query difference; p-values Holm-corrected over this table; † / ‡: p < {ALPHA} "
+            "(paired two-sided t-test / paired randomisation test, 10,000 trials)."]
+    return out
+
+
 def _cell(rows: list[dict[str, Any]], cond: str, coll: str) -> dict[str, Any] | None:
     for r in rows:
         if r["condition"] == cond and r["collection"] == coll:
@@ -70,7 +118,8 @@ def _cell(rows: list[dict[str, Any]], cond: str, coll: str) -> dict[str, Any] | 
 
 
 def markdown(rows: list[dict[str, Any]], title: str, metrics: list[str], conditions: list[str], collections: list[str],
-             labels: dict[str, str], baseline: str | None, meta: dict[str, Any]) -> str:
+             labels: dict[str, str], baseline: str | None, meta: dict[str, Any],
+             comparisons: list[dict[str, Any]] | None = None) -> str:
     out = [f"<!-- {GENERATED} -->", f"## {title}", ""]
     if meta.get("date") or meta.get("commit"):
         out += [f"Run of {meta.get('date', '?')} at commit `{meta.get('commit', '?')}`; split: "
@@ -94,6 +143,7 @@ def markdown(rows: list[dict[str, Any]], title: str, metrics: list[str], conditi
     if baseline:
         out.append(f"† / ‡: {SIG_METRIC} differs from {labels.get(baseline, baseline)} with p < {ALPHA} "
                    "(paired two-sided t-test / paired randomisation test, 10,000 trials), Holm-corrected over the table.")
+    out += comparisons_markdown(comparisons or [], labels)
     return "\n".join(out) + "\n"
 
 
@@ -162,13 +212,17 @@ def bar_chart(path: Path, rows: list[dict[str, Any]], conditions: list[str], col
 
 def write_leaderboards(results: dict[str, Any], out_dir: str | Path, title: str, baseline: str | None,
                        metrics: list[str], conditions: list[str], collections: list[str],
-                       labels: dict[str, str]) -> dict[str, Path]:
+                       labels: dict[str, str], comparisons: list[tuple[str, str]] | None = None) -> dict[str, Path]:
     out = Path(out_dir)
     rows = build_rows(results, baseline, metrics, conditions, collections)
+    compared = build_comparisons(results, comparisons or [], collections)
     present = [c for c in conditions if any(r["condition"] == c for r in rows)]
     meta = {"date": results.get("date"), "commit": results.get("commit")}
     paths = {ext: out / f"leaderboard.{ext}" for ext in ("md", "csv", "json", "html", "png")}
-    atomic_write_text(paths["md"], markdown(rows, title, metrics, present, collections, labels, baseline, meta))
+    atomic_write_text(paths["md"], markdown(rows, title, metrics, present, collections, labels, baseline, meta, compared))
+    if compared:
+        paths["comparisons"] = out / "comparisons.json"
+        atomic_write_text(paths["comparisons"], json.dumps(compared, ensure_ascii=False, indent=2) + "\n")
     atomic_write_text(paths["csv"], to_csv(rows, metrics))
     atomic_write_text(paths["json"], json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
     bar_chart(paths["png"], rows, present, collections, labels)
