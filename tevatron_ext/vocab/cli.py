@@ -34,13 +34,16 @@ def coverage(model: str, collection: str, max_docs: int | None, out: str | None)
 @click.option("--out", "-o", required=True, type=click.Path(), help="Output model folder.")
 @click.option("--vocab-size", default=8000, show_default=True, help="Vocabulary learned on the corpus (new pieces are its unseen part).")
 @click.option("--min-frequency", default=2, show_default=True)
+@click.option("--noise", default=0.02, show_default=True,
+              help="New rows with no known piece: [UNK] + Gaussian noise of NOISE x the table's std. Keep it small for a "
+                   "pretrained model (rows start where it puts unseen text); use 1 for a randomly initialised one.")
 @click.option("--seed", default=13, show_default=True)
-def extend(model: str, collection: str, out: str, vocab_size: int, min_frequency: int, seed: int) -> None:
+def extend(model: str, collection: str, out: str, vocab_size: int, min_frequency: int, noise: float, seed: int) -> None:
     """Add the target corpus's unseen pieces to MODEL's vocabulary, resize and initialise, and save."""
     from .extend import ExtendConfig
     from .extend import extend as do_extend
 
-    m = do_extend(ExtendConfig(model=model, collection=collection, out=out, vocab_size=vocab_size,
+    m = do_extend(ExtendConfig(model=model, collection=collection, out=out, vocab_size=vocab_size, noise=noise,
                                min_frequency=min_frequency, seed=seed))
     click.echo(f"added {m['counts']['added_pieces']} pieces -> {out}")
     for label, key in (("before", "coverage_before"), ("after", "coverage_after")):

@@ -7,8 +7,11 @@
    - the mean of the old embeddings of the pieces the OLD tokenizer splits the new piece's string
      into, when at least one of them is known;
    - otherwise (every piece unknown, as for Ethiopic in mBERT) the ``[UNK]`` embedding plus seeded
-     Gaussian noise of 0.02 x the embedding table's standard deviation, so that new rows start where
-     the model already puts unseen text, yet are distinguishable.
+     Gaussian noise of ``noise`` (default 0.02) x the embedding table's standard deviation, so that new
+     rows start where a pretrained model already puts unseen text, yet are distinguishable. For a
+     randomly initialised model ``[UNK]`` means nothing and near-identical rows carry no lexical signal
+     (measured: an untrained tiny model with 0.02 scored like chance, with 1.0 it did not; see
+     scripts/recipes/vocab_ablation.yaml): use ``noise=1``.
 The folder written is a normal HF model + tokenizer + encoder contract, with ``vocab_extension.json``
 (which also tells ``train`` that the embedding table must not be frozen).
 """
