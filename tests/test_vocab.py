@@ -62,3 +62,16 @@ def test_models_tiny_cli_builds_an_encoder_blind_to_ethiopic_and_khmer(tmp_path,
         assert coverage(tok, texts)[script].unknown_word_share == 1.0
     enc = DenseEncoder.load(str(out))
     assert enc.encode(["the capital city"], "query").shape == (1, 32)
+
+
+def test_noise_scales_the_spread_of_new_rows_that_have_no_known_piece(tmp_path, tiny_am):
+    base = make_tiny_bert(tmp_path / "base")
+    spreads = {}
+    for noise in (0.02, 1.0):
+        out = tmp_path / f"ext{noise}"
+        m = extend(ExtendConfig(model=str(base), collection=str(tiny_am), out=str(out), vocab_size=300, min_frequency=1,
+                                noise=noise))
+        w = AutoModel.from_pretrained(str(out)).get_input_embeddings().weight
+        n_old = w.shape[0] - m["counts"]["added_pieces"]
+        spreads[noise] = float(w[n_old:].std(0).mean()) / float(w[:n_old].std())
+    assert spreads[0.02] < 0.2 < 0.5 < spreads[1.0] < 2  # (a few new rows are means of known pieces)
