@@ -44,12 +44,13 @@ def list_cmd(as_json: bool) -> None:
 @click.option("--layers", default=2, show_default=True)
 @click.option("--max-length", default=128, show_default=True, help="Passage max length of its encoder contract.")
 @click.option("--pooling", type=click.Choice(["cls", "mean"]), default="cls", show_default=True)
+@click.option("--normalize/--no-normalize", default=False, show_default=True, help="L2-normalise embeddings (cosine).")
 @click.option("--seed", default=0, show_default=True)
-def tiny(out: str, hidden: int, layers: int, max_length: int, pooling: str, seed: int) -> None:
+def tiny(out: str, hidden: int, layers: int, max_length: int, pooling: str, normalize: bool, seed: int) -> None:
     """Build a tiny random mBERT-like encoder that cannot see Ethiopic/Khmer (every am/km word is [UNK]).
 
     For smoke tests and the vocabulary-extension ablation (scripts/vocab_ablation.sh); not a retriever."""
     from .tiny import build
 
-    build(out, hidden=hidden, layers=layers, seed=seed, pooling=pooling, max_length=max_length)
+    build(out, hidden=hidden, layers=layers, seed=seed, pooling=pooling, normalize=normalize, max_length=max_length)
     click.echo(out)
