@@ -110,3 +110,18 @@ def test_filter_report_compares_sources_per_direction(tiny_am, gens, tmp_path):
     assert "Most kept per direction: am->am: B (p.txt, 2/2 = 100.0 %)" in res.output
     res = CliRunner().invoke(main, ["filter-report", str(gens)])  # not a mined file
     assert res.exit_code != 0 and "no complete `tevatron-ext mine` manifest" in res.output
+
+
+def test_echoes_of_chat_instructions_are_removed(tiny_am, tmp_path):
+    # gemma-3-270m given the chat prompt wrote this (the prompt's own instructions) for an Amharic passage
+    echo = ("You write a search query for a retrieval test collection. Given a passage in Amharic, write one natural "
+            "question in English that a person could type into a")
+    fine = "Where does the Blue Nile begin?"
+    p = tmp_path / "g.jsonl"
+    p.write_text("".join(json.dumps({"docid": d, "slot": 0, "query": q, "status": "ok", "method": "llm", "params": {},
+                                     "prompt_id": "chat.xx-yy.json", "query_language": "en"}) + "\n"
+                         for d, q in (("am1", echo), ("am2", fine))), encoding="utf-8")
+    build_index(BM25IndexConfig(collection=str(tiny_am), index=tmp_path / "bm25"))
+    m = mine(MineConfig(collection=str(tiny_am), generations=[str(p)], out=str(tmp_path / "o.jsonl"), round_trip="none",
+                        negatives_from="bm25", bm25_index=str(tmp_path / "bm25"), neg_window=(1, 8)))
+    assert m["counts"]["removed_echo"] == 1 and m["counts"]["kept"] == 1

@@ -79,6 +79,13 @@ class Prompt:
         return out
 
     @property
+    def instructions(self) -> list[str]:
+        """The instruction text of a chat prompt, without the passage (small models repeat it as their "query")."""
+        if self.kind != "chat":
+            return []
+        return [_clean(part) for m in json.loads(self.text)["messages"] for part in m["content"].split(PASSAGE) if part.strip()]
+
+    @property
     def newlines(self) -> int | None:
         """Newlines after which a completion is complete (1: the question line; 2: summary + question)."""
         if self.kind == "chat":

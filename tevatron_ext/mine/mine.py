@@ -1,8 +1,8 @@
 """Turn generations into Tevatron training data: filters (each counted), round-trip consistency,
 hard negatives from BM25 (or a dense index) sampled from a rank window, seeded.
 
-Filters, in order: failed generation, too short/long, wrong script, echo of one of the prompt's
-few-shot example questions (small models repeat them), duplicate, near-copy of the passage (character 5-gram containment above a threshold), round trip (the source passage must be in
+Filters, in order: failed generation, too short/long, wrong script, echo of the prompt (one of its
+few-shot example questions, or a chat prompt's instructions: small models repeat both), duplicate, near-copy of the passage (character 5-gram containment above a threshold), round trip (the source passage must be in
 the top-k of BM25 or a dense model for the query, as Promptagator).
 """
 from __future__ import annotations
@@ -98,13 +98,15 @@ def _items_of_last_run(path: str) -> set[tuple[str, int]] | None:
 
 
 def _example_questions(prompt_id: str | None, qlang: str, plang: str, cache: dict) -> list[str]:
-    """The few-shot questions of a shipped prompt, filled for the language pair (none for custom prompts)."""
+    """The few-shot questions (or chat instructions) of a shipped prompt, filled for the language pair
+    (none for custom prompts)."""
     key = (prompt_id, qlang, plang)
     if key not in cache:
         from ..generate.templates import load_prompt_file, prompts_dir
 
         path = prompts_dir() / prompt_id if prompt_id else None
-        cache[key] = load_prompt_file(path, qlang, plang).example_questions if path and path.is_file() else []
+        prompt = load_prompt_file(path, qlang, plang) if path and path.is_file() else None
+        cache[key] = prompt.example_questions + prompt.instructions if prompt else []
     return cache[key]
 
 
