@@ -265,7 +265,7 @@ def test_khmer_words_come_from_segmentation():
     assert len(word_spans(text, "am")) == 1
 
 
-def test_one_sentence_passage_is_a_failed_ict_record(tmp_path):
+def test_one_sentence_passage_is_an_unparsed_ict_record(tmp_path):
     coll = tmp_path / "c"
     coll.mkdir()
     (coll / "corpus.jsonl").write_text(json.dumps({"docid": "d1", "title": "", "text": "አንድ ዓረፍተ ነገር ብቻ።"},
@@ -274,11 +274,12 @@ def test_one_sentence_passage_is_a_failed_ict_record(tmp_path):
     (coll / "collection.json").write_text('{"language": "am"}', encoding="utf-8")
     out = tmp_path / "o.jsonl"
     counts = run(coll, out, method="ict")
-    assert counts["failed"] == 1
+    assert counts["unparsed"] == 1 and counts["failed"] == 0 and counts["complete"] == 1
     r = read_generations(out)[0]
-    assert r["status"] == "failed" and "at least 2 sentences" in r["error"] and r["query"] == ""
-    # failed items are retried on a rerun (and fail again here)
-    assert run(coll, out, method="ict")["failed"] == 1
+    assert r["status"] == "unparsed" and "at least 2 sentences" in r["error"] and r["query"] == ""
+    # the passage cannot give a query: a rerun keeps the record instead of trying again
+    again = run(coll, out, method="ict")
+    assert (again["skipped"], again["unparsed"], len(read_generations(out))) == (1, 0, 1)
 
 
 def test_resume_skips_done_items_and_regenerates_on_change(tmp_path, fixtures):
@@ -331,7 +332,7 @@ def test_cli_runs_a_baseline(tmp_path, fixtures):
     res = CliRunner().invoke(main, ["generate", "-c", str(fixtures / "tiny-am"), "-o", str(out), "--method", "ict",
                                     "--no-progress"])
     assert res.exit_code == 0, res.output
-    assert "8 ok, 0 failed" in res.output
+    assert "8 ok, 0 unparsed, 0 failed" in res.output
     res = CliRunner().invoke(main, ["generate", "-c", str(fixtures / "tiny-am"), "-o", str(out), "--method", "ict",
                                     "--temperature", "0.3"])
     assert res.exit_code != 0 and "only for --method llm" in res.output
@@ -444,9 +445,9 @@ def test_hf_stops_at_the_first_newline(tmp_path, fixtures, short_prompt):
     out = tmp_path / "o.jsonl"
     counts = run(fixtures / "tiny-am", out, model=str(model), prompt=short_prompt, greedy=True, bf16=False, sample=2,
                  threads=1)
-    assert counts["failed"] == 2
+    assert counts["unparsed"] == 2 and counts["failed"] == 0
     for r in read_generations(out):
-        assert r["raw"] == "\n" and r["stop"] == "newline" and r["error"] == "empty query"
+        assert r["raw"] == "\n" and r["stop"] == "newline" and r["error"] == "empty query" and r["status"] == "unparsed"
 
 
 def test_hf_chat_prompt_needs_a_chat_template(tmp_path, fixtures, tiny_lm):

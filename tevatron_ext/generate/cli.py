@@ -68,5 +68,5 @@ def generate(collection, out, method, query_language, sample, per_passage, seed,
         chat_template=chat_template, base_url=base_url,
         endpoint=endpoint, concurrency=concurrency, timeout=timeout, retries=retries, backoff=backoff,
         api_key_env=api_key_env))
-    click.echo(f"wrote {out}: {c['ok']} ok, {c['failed']} failed, {c['skipped']} already done "
+    click.echo(f"wrote {out}: {c['ok']} ok, {c['unparsed']} unparsed, {c['failed']} failed, {c['skipped']} already done "
                f"({c['complete']}/{c['items']} items complete)")

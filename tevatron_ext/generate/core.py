@@ -148,11 +148,12 @@ def sample_docs(docs: list[Doc], n: int | None, seed: int) -> list[Doc]:
 
 
 def _record(base: dict[str, Any], item: Item, query: str, error: str | None, raw: str | None,
-            **extra: Any) -> dict[str, Any]:
+            final: bool = False, **extra: Any) -> dict[str, Any]:
+    """``final``: the error is in the model's answer itself (status ``unparsed``, not retried on resume)."""
     query = query.strip()
     if error is None and not query:
         error = "empty query"
-    status = "ok" if error is None else "failed"
+    status = "ok" if error is None else ("unparsed" if final else "failed")
     rec = {"docid": item.doc.docid, "slot": item.slot, "query": query if status == "ok" else "", "status": status,
            "error": error}
     rec.update(base)
@@ -161,6 +162,7 @@ def _record(base: dict[str, Any], item: Item, query: str, error: str | None, raw
     return rec
 
 
+FINAL = ("ok", "unparsed")  # statuses a rerun keeps; "failed" items are generated again
 Producer = Callable[[list[Item], int], list[dict[str, Any]]]  # (batch, batch seed) -> records
 
 
@@ -172,7 +174,7 @@ def _baseline_producer(cfg: GenerateConfig, base: dict[str, Any]) -> Producer:
         for it in batch:
             p = (ict(it.doc.text, cfg.seed, it.doc.docid, it.slot) if cfg.method == "ict"
                  else crop(it.doc.text, cfg.seed, it.doc.docid, it.slot, lang))
-            out.append(_record(base, it, p.query, p.error, None, positive_text=p.positive_text))
+            out.append(_record(base, it, p.query, p.error, None, final=True, positive_text=p.positive_text))
         return out
 
     return produce
@@ -199,7 +201,7 @@ def _llm_records(base: dict[str, Any], prompt: Prompt, items: list[Item], comple
             extra["summary"] = summary
         if was_cut:
             extra["passage_truncated"] = True
-        out.append(_record(base, it, query, error, c.text, **extra))
+        out.append(_record(base, it, query, error, c.text, final=True, **extra))
     return out
 
 
@@ -331,14 +333,14 @@ def generate(cfg: GenerateConfig) -> dict[str, Any]:
             produce = _openai_producer(cfg, prompt, base, backend, pool)
     fp = fingerprint(base)
 
-    counts = {"passages": len(docs), "items": len(items), "ok": 0, "failed": 0, "skipped": 0}
+    counts = {"passages": len(docs), "items": len(items), "ok": 0, "unparsed": 0, "failed": 0, "skipped": 0}
     t0 = time.perf_counter()
     try:
         with GenerationFile(cfg.out) as gf:
             manifest_path(cfg.out).unlink(missing_ok=True)  # the output is unfinished until the manifest is back
             if gf.repaired:
                 extra["repaired"] = gf.repaired
-            done = {k for k, r in latest(gf.records).items() if r["status"] == "ok" and fingerprint(r) == fp}
+            done = {k for k, r in latest(gf.records).items() if r["status"] in FINAL and fingerprint(r) == fp}
             counts["skipped"] = sum(it.key in done for it in items)
             todo = len(items) - counts["skipped"]
             from tqdm import tqdm
@@ -358,9 +360,9 @@ def generate(cfg: GenerateConfig) -> dict[str, Any]:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
     elapsed = time.perf_counter() - t0 - timing["load_s"]
-    counts["complete"] = counts["skipped"] + counts["ok"]  # items whose latest record is ok for this config
+    counts["complete"] = counts["skipped"] + counts["ok"] + counts["unparsed"]  # items with a final record for this config
     counts["records"] = _count_lines(cfg.out)
-    generated = counts["ok"] + counts["failed"]
+    generated = counts["ok"] + counts["unparsed"] + counts["failed"]
     extra.update(load_s=round(timing["load_s"], 2), elapsed_s=round(elapsed, 2),
                  queries_per_minute=round(60 * generated / elapsed, 1) if generated and elapsed > 0 else None)
     write_manifest(cfg.out, kind="generate", counts=counts, inputs={"corpus": corpus}, config=cfg.as_dict(),

@@ -1,10 +1,13 @@
 """The generation cache: an append-only JSONL file, one record per (passage, query slot).
 
-Record fields: ``docid, slot, query, status ("ok"|"failed"), error, method ("llm"|"ict"|"crop"),
+Record fields: ``docid, slot, query, status ("ok"|"failed"|"unparsed"), error, method ("llm"|"ict"|"crop"),
 backend, model, prompt_id, prompt_hash, params, seed, passage_language, query_language, raw`` and,
 for ict/crop, ``positive_text``; LLM records add ``stop`` (hf: ``newline``/``eos``/``length``, the last a
 run-on; openai: the server's finish_reason) and may add ``summary`` (summarize prompts),
-``passage_truncated`` (hf) and ``attempts`` (openai). The latest record of a
+``passage_truncated`` (hf) and ``attempts`` (openai). ``failed`` is an error on the way (network,
+server, timeout, a malformed response): a rerun retries it. ``unparsed`` is the model's own answer with no
+query in it (a run-on, no question line): final like ``ok``, so that a rerun does not resample it and
+change the data (and a comparison of prompts counts every prompt's first answers). The latest record of a
 ``(docid, slot)`` wins. Records are appended a batch at a time, each batch flushed and fsynced, so a
 killed run loses at most the batch in flight plus a torn last line, which resuming truncates.
 """
@@ -23,7 +26,7 @@ from ..common.errors import InputError, OutputError
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("ok", "failed")
+STATUSES = ("ok", "failed", "unparsed")
 METHODS = ("llm", "ict", "crop")
 # the fields that decide whether a stored record answers the current run (besides docid and slot)
 FINGERPRINT_FIELDS = ("method", "backend", "model", "prompt_hash", "params", "seed", "passage_language", "query_language")
