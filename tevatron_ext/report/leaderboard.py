@@ -96,6 +96,10 @@ def build_comparisons(results: dict[str, Any], pairs: list[tuple[str, str]], col
     return rows
 
 
+def _p(value: float) -> str:
+    return "<0.0001" if value < 1e-4 else f"{value:.3g}"
+
+
 def comparisons_markdown(rows: list[dict[str, Any]], labels: dict[str, str]) -> list[str]:
     if not rows:
         return []
@@ -104,7 +108,7 @@ def comparisons_markdown(rows: list[dict[str, Any]], labels: dict[str, str]) -> 
     for r in rows:
         out.append(f"| {labels.get(r['condition'], r['condition'])} | {labels.get(r['reference'], r['reference'])} | "
                    f"{r['collection']} | {r['delta']:+.3f}{r['marker']} | {r['wins']} / {r['ties']} / {r['losses']} | "
-                   f"{r['p_t_holm']:.3g} | {r['p_rand_holm']:.3g} |")
+                   f"{_p(r['p_t_holm'])} | {_p(r['p_rand_holm'])} |")
     out += ["", f"Δ: mean per-query difference; p-values Holm-corrected over this table; † / ‡: p < {ALPHA} "
             "(paired two-sided t-test / paired randomisation test, 10,000 trials)."]
     return out
