@@ -80,6 +80,7 @@ def test_train_save_load(tmp_path, pooling, untied):
                           group_size=3, learning_rate=1e-3, untied=untied, logging_steps=1, save_steps=100))
     assert m["counts"]["steps"] == 6 and m["loss_last"] < m["loss_first"]
     assert read_manifest(out) is not None and not (tmp_path / "ft.work").exists()
+    assert m["peak_rss_scope"] == "training" and 0 < m["peak_rss_mb"]  # the peak of this run, not of pytest's process
     c = EncoderContract.load(out)
     assert c.pooling == pooling and c.tied == (not untied)
     if untied:
