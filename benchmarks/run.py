@@ -1,6 +1,6 @@
 """Run every benchmark in one process: one line per comparison, and a JSON report.
 
-    python benchmarks/run.py [--quick] [--out benchmarks/report.json] [--only encode,train,...]
+    python benchmarks/run.py [--quick] [--out FILE] [--only encode,train,...]
 
 Each area is its own script (``bench_<area>.py`` with ``run(quick) -> list[dict]``, runnable on
 its own). Lines read ``NAME: ours=... baseline=... ratio=...``; a ratio above 1 means ours is
@@ -62,9 +62,13 @@ def cpu_seconds() -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="the short run (under 2 minutes on the project's 2-core machine)")
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "report.json", help="JSON report path")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="JSON report path (default: benchmarks/report.json, the committed full run; "
+                         "benchmarks/report.quick.json for --quick, so a quick run never replaces it)")
     ap.add_argument("--only", default=",".join(AREAS), help=f"comma-separated areas (default: all of {', '.join(AREAS)})")
     args = ap.parse_args(argv)
+    if args.out is None:
+        args.out = Path(__file__).resolve().parent / ("report.quick.json" if args.quick else "report.json")
     areas = [a.strip() for a in args.only.split(",") if a.strip()]
     unknown = [a for a in areas if a not in AREAS]
     if unknown:
