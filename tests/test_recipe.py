@@ -177,3 +177,24 @@ def test_recipe_comparisons_must_name_conditions(tmp_path, tiny_am, tiny_km):
     p.write_text(text + "comparisons: [hybrid-rrf vs nothing]\n")
     with pytest.raises(InputError, match="CONDITION vs REFERENCE"):
         load_recipe(p)
+
+
+def test_a_changed_step_command_runs_again(tmp_path, tiny_am, tiny_km):
+    p = write_recipe(tmp_path, tiny_am, tiny_km)
+    r = CliRunner()
+    assert r.invoke(main, ["recipe", "run", str(p)]).exit_code == 0
+    ledger = json.loads((tmp_path / "out" / "steps.json").read_text())
+    assert len(ledger) == 8 and all(cmd.split()[0] == "bm25" for cmd in ledger.values())
+    # the user edits a flag of one step: its output is complete, but made by another command
+    text = p.read_text()
+    lucene = text.index("bm25 search -i {idx}/lucene")
+    p.write_text(text[:lucene] + text[lucene:].replace("--split {split} -o {run}", "--split {split} --hits 3 -o {run}", 1))
+    res = r.invoke(main, ["recipe", "run", str(p)])
+    assert res.exit_code == 0, res.output
+    assert res.output.count("skip (complete)") == 6 and res.output.count("the command changed since") == 2
+    run = (tmp_path / "out" / "runs" / f"bm25-lucene.{tiny_am}.default.txt").read_text().splitlines()
+    per_topic = {}
+    for line in run:
+        per_topic[line.split()[0]] = per_topic.get(line.split()[0], 0) + 1
+    assert max(per_topic.values()) <= 3
+    assert r.invoke(main, ["recipe", "run", str(p)]).output.count("skip (complete)") == 8

@@ -1,5 +1,7 @@
 """Run, verify and summarise a recipe. Steps whose outputs exist with a complete manifest are skipped,
-so an interrupted recipe resumes at the step it was in."""
+so an interrupted recipe resumes at the step it was in — unless an input recorded in the manifest
+changed, or the step's command changed since it made the output (``steps.json`` in the recipe's
+output folder remembers which command made each output): an edited flag runs the step again."""
 from __future__ import annotations
 
 import json
@@ -29,6 +31,15 @@ def step_done(creates: str | None) -> bool:
         return False
     manifest = read_manifest(creates)
     return manifest is not None and inputs_unchanged(manifest)
+
+
+def _ledger_path(recipe: Recipe) -> Path:
+    return Path(recipe.output) / "steps.json"
+
+
+def _load_ledger(recipe: Recipe) -> dict[str, str]:
+    p = _ledger_path(recipe)
+    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
 
 
 def run_step(command: str, in_process: bool = True) -> None:
@@ -104,18 +115,28 @@ def run_recipe(recipe: Recipe, only: tuple[str, ...] = (), dry_run: bool = False
     total = sum(len(c) for _, c in plan)
     k = 0
     steps_by_cmd = {s.command: s for cell in cells for s in cell.steps}
+    ledger = _load_ledger(recipe)  # output path -> the command that made it
     t_all = time.perf_counter()
     for cell, cmds in plan:
         for cmd in cmds:
             k += 1
             step = steps_by_cmd[cmd]
-            if step_done(step.creates):
+            made_by = ledger.get(step.creates) if step.creates else None
+            if step_done(step.creates) and made_by in (None, cmd):
                 echo(f"[{k}/{total}] skip (complete): {command_line(cmd)}")
+                if made_by is None and step.creates:  # made before the ledger existed: trust it, remember it
+                    ledger[step.creates] = cmd
+                    atomic_write_json(_ledger_path(recipe), ledger)
                 continue
+            if made_by not in (None, cmd):
+                echo(f"[{k}/{total}] the command changed since {step.creates} was made (was: {command_line(made_by)})")
             echo(f"[{k}/{total}] {command_line(cmd)}")
             t0 = time.perf_counter()
             run_step(cmd, in_process)
             dt = time.perf_counter() - t0
+            if step.creates:
+                ledger[step.creates] = cmd
+                atomic_write_json(_ledger_path(recipe), ledger)
             timings["steps"].append({"condition": cell.condition, "collection": cell.collection, "command": cmd,
                                      "seconds": round(dt, 2), "stage": cmd.split()[0]})
             atomic_write_json(timings_file, timings)
