@@ -167,6 +167,10 @@ def test_paired_comparisons_table(tmp_path):
     assert x["p_t_holm"] == pytest.approx(min(1.0, 2 * x["p_t"]), abs=1e-6)  # Holm over the two rows
     md = markdown([], "t", ["nDCG@10"], [], ["x"], {"ft": "FT"}, None, {}, rows)
     assert "| FT | zs | x | +0.583" in md and "4 / 1 / 1" in md
+    from tevatron_ext.report.leaderboard import to_html
+
+    page = to_html("t", [], ["nDCG@10"], [], ["x"], {"ft": "FT"}, None, rows)
+    assert "<td>FT</td><td>zs</td><td>x</td><td>+0.583" in page
 
 
 def test_recipe_comparisons_must_name_conditions(tmp_path, tiny_am, tiny_km):

@@ -163,7 +163,7 @@ def to_csv(rows: list[dict[str, Any]], metrics: list[str]) -> str:
 
 
 def to_html(md_title: str, rows: list[dict[str, Any]], metrics: list[str], conditions: list[str], collections: list[str],
-            labels: dict[str, str], png_name: str | None) -> str:
+            labels: dict[str, str], png_name: str | None, comparisons: list[dict[str, Any]] | None = None) -> str:
     e = html.escape
     parts = [f"<!DOCTYPE html>\n<!-- {GENERATED} -->\n<html><head><meta charset='utf-8'><title>{e(md_title)}</title>",
              "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1.5em}"
@@ -179,6 +179,15 @@ def to_html(md_title: str, rows: list[dict[str, Any]], metrics: list[str], condi
                            f"<td>{r[metric]:.3f}{e(r.get('marker', '') if metric == SIG_METRIC else '')}</td>")
             parts.append(f"<tr><td>{e(labels.get(cond, cond))}</td>{''.join(tds)}</tr>")
         parts.append("</table>")
+    if comparisons:
+        parts.append(f"<h3>Paired comparisons ({SIG_METRIC}, per query)</h3><table><tr><th>condition</th><th>vs</th>"
+                     "<th>collection</th><th>Δ</th><th>wins / ties / losses</th><th>p (t)</th><th>p (rand.)</th></tr>")
+        for r in comparisons:
+            parts.append(f"<tr><td>{e(labels.get(r['condition'], r['condition']))}</td>"
+                         f"<td>{e(labels.get(r['reference'], r['reference']))}</td><td>{e(r['collection'])}</td>"
+                         f"<td>{r['delta']:+.3f}{e(r['marker'])}</td><td>{r['wins']} / {r['ties']} / {r['losses']}</td>"
+                         f"<td>{e(_p(r['p_t_holm']))}</td><td>{e(_p(r['p_rand_holm']))}</td></tr>")
+        parts.append("</table><p>Δ: mean per-query difference; p-values Holm-corrected over this table.</p>")
     if png_name:
         import base64
 
@@ -230,5 +239,5 @@ def write_leaderboards(results: dict[str, Any], out_dir: str | Path, title: str,
     atomic_write_text(paths["csv"], to_csv(rows, metrics))
     atomic_write_text(paths["json"], json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
     bar_chart(paths["png"], rows, present, collections, labels)
-    atomic_write_text(paths["html"], to_html(title, rows, metrics, present, collections, labels, str(paths["png"])))
+    atomic_write_text(paths["html"], to_html(title, rows, metrics, present, collections, labels, str(paths["png"]), compared))
     return paths
