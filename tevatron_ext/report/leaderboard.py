@@ -45,18 +45,24 @@ def build_rows(results: dict[str, Any], baseline: str | None, metrics: list[str]
         pair = _paired(cells, row["condition"], baseline, row["collection"])
         if pair is None:
             continue
-        x, y = pair
-        t, p_t = paired_t_test(x, y)
-        p_r = randomisation_test(x, y, trials=10000, seed=0)
-        tests.append((row, t, p_t, p_r))
-    if tests:
-        adj_t = holm([p for _, _, p, _ in tests])
-        adj_r = holm([p for _, _, _, p in tests])
-        for (row, t, p_t, p_r), at, ar in zip(tests, adj_t, adj_r):
-            row["vs_baseline"] = {"baseline": baseline, "metric": SIG_METRIC, "t": round(t, 4), "p_t": round(p_t, 6),
-                                  "p_t_holm": round(at, 6), "p_rand": round(p_r, 6), "p_rand_holm": round(ar, 6)}
-            row["marker"] = ("†" if at < ALPHA else "") + ("‡" if ar < ALPHA else "")
+        tests.append((row, *_tested(*pair)))
+    corrected = _holm_marked([p for _, _, p, _ in tests], [p for _, _, _, p in tests])
+    for (row, t, p_t, p_r), (at, ar, marker) in zip(tests, corrected):
+        row["vs_baseline"] = {"baseline": baseline, "metric": SIG_METRIC, "t": round(t, 4), "p_t": round(p_t, 6),
+                              "p_t_holm": round(at, 6), "p_rand": round(p_r, 6), "p_rand_holm": round(ar, 6)}
+        row["marker"] = marker
     return rows
+
+
+def _tested(x: list[float], y: list[float]) -> tuple[float, float, float]:
+    """``(t, p of the paired t-test, p of the paired randomisation test)`` for per-query scores ``x`` vs ``y``."""
+    t, p_t = paired_t_test(x, y)
+    return t, p_t, randomisation_test(x, y, trials=10000, seed=0)
+
+
+def _holm_marked(p_t: list[float], p_rand: list[float]) -> list[tuple[float, float, str]]:
+    """Holm-adjusted p-values of both tests over one table, and each row's marker († t-test, ‡ randomisation)."""
+    return [(at, ar, ("†" if at < ALPHA else "") + ("‡" if ar < ALPHA else "")) for at, ar in zip(holm(p_t), holm(p_rand))]
 
 
 def _paired(cells: dict[str, Any], cond: str, ref: str, coll: str) -> tuple[list[float], list[float]] | None:
@@ -81,18 +87,15 @@ def build_comparisons(results: dict[str, Any], pairs: list[tuple[str, str]], col
             if pair is None:
                 continue
             x, y = pair
-            t, p_t = paired_t_test(x, y)
+            t, p_t, p_r = _tested(x, y)
             rows.append({"condition": cond, "reference": ref, "collection": coll, "metric": SIG_METRIC, "queries": len(x),
                          "mean": round(sum(x) / len(x), 4), "reference_mean": round(sum(y) / len(y), 4),
                          "delta": round(sum(a - b for a, b in zip(x, y)) / len(x), 4),
                          "wins": sum(a > b for a, b in zip(x, y)), "ties": sum(a == b for a, b in zip(x, y)),
                          "losses": sum(a < b for a, b in zip(x, y)), "t": round(t, 4), "p_t": round(p_t, 6),
-                         "p_rand": round(randomisation_test(x, y, trials=10000, seed=0), 6)})
-    for key in ("p_t", "p_rand"):
-        for r, adj in zip(rows, holm([r[key] for r in rows])):
-            r[f"{key}_holm"] = round(adj, 6)
-    for r in rows:
-        r["marker"] = ("†" if r["p_t_holm"] < ALPHA else "") + ("‡" if r["p_rand_holm"] < ALPHA else "")
+                         "p_rand": round(p_r, 6)})
+    for r, (at, ar, marker) in zip(rows, _holm_marked([r["p_t"] for r in rows], [r["p_rand"] for r in rows])):
+        r.update(p_t_holm=round(at, 6), p_rand_holm=round(ar, 6), marker=marker)
     return rows
 
 
