@@ -24,7 +24,7 @@ from ..common.atomic import manifest_path, write_manifest
 from ..common.errors import ConfigError
 from ..common.formats import Doc, iter_corpus
 from .baselines import CROP_MAX, CROP_MIN, crop, ict
-from .records import METHODS, GenerationFile, fingerprint, latest
+from .records import FINAL_STATUSES, METHODS, GenerationFile, fingerprint, latest
 from .seeds import derive_seed
 from .templates import VARIANTS, Prompt, find_prompt, load_chat_template, load_prompt_file
 
@@ -162,7 +162,6 @@ def _record(base: dict[str, Any], item: Item, query: str, error: str | None, raw
     return rec
 
 
-FINAL = ("ok", "unparsed")  # statuses a rerun keeps; "failed" items are generated again
 Producer = Callable[[list[Item], int], list[dict[str, Any]]]  # (batch, batch seed) -> records
 
 
@@ -340,7 +339,7 @@ def generate(cfg: GenerateConfig) -> dict[str, Any]:
             manifest_path(cfg.out).unlink(missing_ok=True)  # the output is unfinished until the manifest is back
             if gf.repaired:
                 extra["repaired"] = gf.repaired
-            done = {k for k, r in latest(gf.records).items() if r["status"] in FINAL and fingerprint(r) == fp}
+            done = {k for k, r in latest(gf.records).items() if r["status"] in FINAL_STATUSES and fingerprint(r) == fp}
             counts["skipped"] = sum(it.key in done for it in items)
             todo = len(items) - counts["skipped"]
             from tqdm import tqdm

@@ -41,7 +41,6 @@ class HFBackend:
         loc = resolve(model)
         self.location = str(loc)
         self.device = torch.device(device)
-        self.bf16 = bf16
         self.max_prompt_tokens = max_prompt_tokens
         self.threads = threads  # torch intra-op threads while generating (None: torch's setting)
         tok = AutoTokenizer.from_pretrained(self.location)

@@ -27,6 +27,7 @@ from ..common.errors import InputError, OutputError
 log = logging.getLogger(__name__)
 
 STATUSES = ("ok", "failed", "unparsed")
+FINAL_STATUSES = ("ok", "unparsed")  # a rerun keeps these; "failed" items are generated again
 METHODS = ("llm", "ict", "crop")
 # the fields that decide whether a stored record answers the current run (besides docid and slot)
 FINGERPRINT_FIELDS = ("method", "backend", "model", "prompt_hash", "params", "seed", "passage_language", "query_language")

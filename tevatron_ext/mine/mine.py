@@ -97,7 +97,7 @@ def _items_of_last_run(path: str) -> set[tuple[str, int]] | None:
     return {(d.docid, slot) for d in docs for slot in range(cfg.get("per_passage") or 1)}
 
 
-def _example_questions(prompt_id: str | None, qlang: str, plang: str, cache: dict) -> list[str]:
+def _echo_sources(prompt_id: str | None, qlang: str, plang: str, cache: dict) -> list[str]:
     """The few-shot questions (or chat instructions) of a shipped prompt, filled for the language pair
     (none for custom prompts)."""
     key = (prompt_id, qlang, plang)
@@ -145,7 +145,7 @@ def mine(cfg: MineConfig) -> dict[str, Any]:
     cands: list[Candidate] = []
     counts: Counter[str] = Counter()
     seen: set[str] = set()
-    examples: dict = {}
+    echo_cache: dict = {}
     unknown = 0
     for r in records:
         if r["docid"] not in docs:
@@ -164,7 +164,7 @@ def mine(cfg: MineConfig) -> dict[str, Any]:
         elif (share := script_share(c.query, c.query_language)) is not None and share < cfg.min_script_share:
             c.rejected = "script"
         elif any(normalise_query(c.query) == normalise_query(q) or containment(c.query, q) > cfg.max_containment
-                 for q in _example_questions(r.get("prompt_id"), c.query_language, plang, examples)):
+                 for q in _echo_sources(r.get("prompt_id"), c.query_language, plang, echo_cache)):
             c.rejected = "echo"
         elif normalise_query(c.query) in seen:
             c.rejected = "duplicate"

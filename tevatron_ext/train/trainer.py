@@ -88,7 +88,6 @@ class TrainConfig:
             raise ConfigError("temperature must be positive")
 
 
-
 def _reset_peak_rss() -> bool:
     """Reset the kernel's peak-RSS mark (Linux >= 4.0), so that a training step run inside a longer process (the
     recipe runner) reports its own peak, not the process's; False where that is not possible."""
@@ -110,6 +109,7 @@ def _peak_rss_mb(scope: str) -> float:
         except OSError:
             pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 
 def _collator(encoder, group_size: int):
     def collate(rows: list[dict[str, Any]]) -> dict[str, Any]:
