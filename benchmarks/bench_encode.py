@@ -108,10 +108,10 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 == theirs_enc.tokenizer([f"{c.passage_prefix} {texts[0]}"])["input_ids"])
 
     def ours() -> np.ndarray:
-        return ours_enc.encode(texts, "passage", batch_size=BATCH, bf16=bf16)
+        return ours_enc.encode(texts, "passage", batch_size=BATCH, precision="bf16" if bf16 else "fp32")
 
     def ours_fp32() -> np.ndarray:
-        return ours_enc.encode(texts, "passage", batch_size=BATCH, bf16=False)
+        return ours_enc.encode(texts, "passage", batch_size=BATCH)
 
     def pyserini() -> np.ndarray:  # as `python -m pyserini.encode` calls it: corpus-order batches
         return np.concatenate([theirs_enc.encode(texts=texts[i:i + BATCH], max_length=max_len, fp16=False, add_sep=False)
@@ -128,7 +128,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
         return np.concatenate(out)
 
     # warm-up (first calls allocate, pick kernels), then interleaved repeats
-    ours_enc.encode(texts[:8], "passage", batch_size=BATCH, bf16=bf16)
+    ours_enc.encode(texts[:8], "passage", batch_size=BATCH, precision="bf16" if bf16 else "fp32")
     theirs_enc.encode(texts=texts[:8], max_length=max_len)
     cpu: dict[str, list[float]] = {}
     times, outs = common.interleave({"ours": ours, "pyserini": pyserini}, repeats, cpu)
@@ -152,12 +152,12 @@ def run(quick: bool) -> list[dict[str, Any]]:
         if lang == "am":
             p16, p32 = outs["ours"], fp32
         else:
-            p16 = ours_enc.encode(ltexts, "passage", batch_size=BATCH, bf16=bf16)
-            p32 = ours_enc.encode(ltexts, "passage", batch_size=BATCH, bf16=False)
+            p16 = ours_enc.encode(ltexts, "passage", batch_size=BATCH, precision="bf16" if bf16 else "fp32")
+            p32 = ours_enc.encode(ltexts, "passage", batch_size=BATCH)
             cos = np.concatenate([cos, (p16 * p32).sum(1)])
         qids = list(topics)
-        q16 = ours_enc.encode([topics[q] for q in qids], "query", batch_size=64, bf16=bf16)
-        q32 = ours_enc.encode([topics[q] for q in qids], "query", batch_size=64, bf16=False)
+        q16 = ours_enc.encode([topics[q] for q in qids], "query", batch_size=64, precision="bf16" if bf16 else "fp32")
+        q32 = ours_enc.encode([topics[q] for q in qids], "query", batch_size=64)
         docids = [d["docid"] for d in ldocs]
         (n16, pq16), (n32, pq32) = _ndcg(q16, p16, qids, docids, qrels), _ndcg(q32, p32, qids, docids, qrels)
         changed = sorted(q for q in pq32 if abs(pq16.get(q, 0.0) - pq32[q]) > 1e-9)

@@ -53,15 +53,17 @@ def _shard_key(cfg: EncodeConfig, model_path: str, corpus_sha: str, contract: di
 
 
 def encode_corpus(cfg: EncodeConfig) -> dict[str, Any]:
-    from ..models.encoder import bf16_supported
+    from ..common.device import resolve_device, resolve_precision
     from ..models.zoo import load_encoder, resolve, resolve_contract
 
     coll = get_collection(cfg.collection)
     corpus = coll.corpus_path()
     contract = resolve_contract(cfg.model).merged(pooling=cfg.pooling, normalize=cfg.normalize,
                                                   passage_max_length=cfg.passage_max_length)
-    encoder = load_encoder(cfg.model, contract)
-    bf16 = bf16_supported() if cfg.bf16 is None else cfg.bf16
+    device = resolve_device(cfg.device)
+    precision = resolve_precision(device, cfg.bf16)
+    bf16 = precision == "bf16"
+    encoder = load_encoder(cfg.model, contract, device=device)
     docs = list(iter_corpus(corpus))
     if not docs:
         raise TevatronExtError(f"{corpus}: empty corpus")
@@ -82,7 +84,7 @@ def encode_corpus(cfg: EncodeConfig) -> dict[str, Any]:
             continue
         chunk = docs[s * cfg.shard_size:(s + 1) * cfg.shard_size]
         vecs = encoder.encode([passage_text(d.title, d.text) for d in chunk], "passage", batch_size=cfg.batch_size,
-                              bf16=bf16, progress=cfg.progress, device=cfg.device)
+                              precision=precision, progress=cfg.progress)
         with atomic_open(shard, "wb", encoding=None) as fh:
             np.save(fh, vecs)
         encoded += len(chunk)

@@ -25,10 +25,10 @@ class ContractQueryEncoder:
         self.has_encoded_query = False
 
     def encode(self, query: str, **kwargs: Any) -> np.ndarray:
-        return self.encoder.encode([query], "query", bf16=self.bf16)[0]
+        return self.encoder.encode([query], "query", precision="bf16" if self.bf16 else "fp32")[0]
 
     def encode_many(self, queries: list[str]) -> np.ndarray:
-        return self.encoder.encode(queries, "query", batch_size=64, bf16=self.bf16)
+        return self.encoder.encode(queries, "query", batch_size=64, precision="bf16" if self.bf16 else "fp32")
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 ``DenseEncoder`` wraps a Hugging Face backbone (or two, untied) and an :class:`EncoderContract`.
 Its forward pass is what the contrastive loss trains; ``encode`` is what indexing and search run
-(inference mode, length-sorted batches, optional bf16 autocast on CPU).
+(inference mode, length-sorted batches, mixed precision by ``tevatron_ext.common.device`` rules).
+The model lives on ONE device (``load(..., device=)`` or ``to_device``); every batch follows it.
 """
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..common.device import autocast, cpu_has_bf16, resolve_device
+from ..common.errors import TevatronExtError
 from .contract import EncoderContract
+
+bf16_supported = cpu_has_bf16  # the name the benchmarks and older callers use
 
 
 def pool(last_hidden_state: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
@@ -27,13 +32,38 @@ def pool(last_hidden_state: torch.Tensor, attention_mask: torch.Tensor, pooling:
     raise ValueError(f"unknown pooling {pooling!r}")
 
 
+def _load_error(spec: str | Path, exc: Exception) -> TevatronExtError:
+    """One clear error for a model that cannot be loaded: which model, why, and what to do."""
+    where = Path(str(spec)).expanduser()
+    if where.is_dir():
+        fix = (f"{where} is a folder but not a loadable model (expected config.json, weights and tokenizer files, "
+               "as written by save_pretrained / `tevatron-ext train`)")
+    else:
+        fix = (f"{spec!r} looks like a hub id and could not be fetched (no network, or HF_HUB_OFFLINE=1 is set, as the "
+               "Makefile does). On a machine with a network run `huggingface-cli download "
+               f"{spec} --local-dir DIR`, then pass -m DIR; or use a zoo model (`tevatron-ext models list`)")
+    return TevatronExtError(f"cannot load model {str(spec)!r}: {fix}. ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
+
+
 def load_backbone(path: str | Path) -> Any:
     from transformers import AutoModel
 
     try:
-        return AutoModel.from_pretrained(str(path), add_pooling_layer=False)
-    except TypeError:
-        return AutoModel.from_pretrained(str(path))
+        try:
+            return AutoModel.from_pretrained(str(path), add_pooling_layer=False)
+        except TypeError:
+            return AutoModel.from_pretrained(str(path))
+    except (OSError, ValueError) as exc:
+        raise _load_error(path, exc) from None
+
+
+def load_tokenizer(path: str | Path) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(path))
+    except (OSError, ValueError) as exc:
+        raise _load_error(path, exc) from None
 
 
 class DenseEncoder(torch.nn.Module):
@@ -55,23 +85,30 @@ class DenseEncoder(torch.nn.Module):
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
-    def load(cls, model_dir: str | Path, contract: EncoderContract | None = None) -> DenseEncoder:
-        from transformers import AutoTokenizer
-
+    def load(cls, model_dir: str | Path, contract: EncoderContract | None = None, device: Any = "cpu") -> DenseEncoder:
         model_dir = Path(model_dir)
         contract = contract or EncoderContract.load(model_dir)
         if contract.tied:
-            tok = AutoTokenizer.from_pretrained(str(model_dir))
-            return cls(load_backbone(model_dir), tok, contract)
-        tok = AutoTokenizer.from_pretrained(str(model_dir / "query_model"))
-        return cls(load_backbone(model_dir / "query_model"), tok, contract, load_backbone(model_dir / "passage_model"))
+            enc = cls(load_backbone(model_dir), load_tokenizer(model_dir), contract)
+        else:
+            enc = cls(load_backbone(model_dir / "query_model"), load_tokenizer(model_dir / "query_model"), contract,
+                      load_backbone(model_dir / "passage_model"))
+        return enc.to_device(device)
 
     @classmethod
-    def from_hub(cls, hub_id: str, contract: EncoderContract) -> DenseEncoder:
+    def from_hub(cls, hub_id: str, contract: EncoderContract, device: Any = "cpu") -> DenseEncoder:
         """A model by hub id (needs a network or a local HF cache)."""
-        from transformers import AutoTokenizer
+        return cls(load_backbone(hub_id), load_tokenizer(hub_id), contract).to_device(device)
 
-        return cls(load_backbone(hub_id), AutoTokenizer.from_pretrained(hub_id), contract)
+    # ------------------------------------------------------------------ device
+    @property
+    def device(self) -> torch.device:
+        """Where the model's parameters are; ``encode`` puts every batch here."""
+        return next(self.parameters()).device
+
+    def to_device(self, device: Any) -> DenseEncoder:
+        """Move the whole model (both towers when untied) to a ``--device`` value (cpu, cuda, cuda:N, auto)."""
+        return self.to(resolve_device(device))
 
     def untie(self) -> None:
         import copy
@@ -124,9 +161,11 @@ class DenseEncoder(torch.nn.Module):
         return int(self.passage_model.config.hidden_size)
 
     @torch.inference_mode()
-    def encode(self, texts: Sequence[str], kind: str, batch_size: int = 32, bf16: bool = False,
-               sort_by_length: bool = True, progress: bool = False, device: str = "cpu") -> np.ndarray:
-        """Embed texts as float32 rows in input order. Length-sorted batches waste less padding."""
+    def encode(self, texts: Sequence[str], kind: str, batch_size: int = 32, precision: str = "fp32",
+               sort_by_length: bool = True, progress: bool = False) -> np.ndarray:
+        """Embed texts as float32 rows in input order, on the model's device, under ``precision`` autocast
+        (``fp32``, ``bf16`` or ``fp16``; see ``tevatron_ext.common.device.resolve_precision``).
+        Length-sorted batches waste less padding."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i])) if sort_by_length else list(range(len(texts)))
@@ -137,20 +176,12 @@ class DenseEncoder(torch.nn.Module):
             from tqdm import tqdm
 
             batches = tqdm(batches, total=math.ceil(len(order) / batch_size), desc=f"encode {kind}s", unit="batch")
-        use_bf16 = bf16 and device == "cpu"
+        device = self.device
         for start in batches:
             idx = order[start:start + batch_size]
             batch = {k: v.to(device) for k, v in self.tokenize([texts[i] for i in idx], kind).items()}
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
+            with autocast(device, precision):
                 reps = self.embed(batch, kind)
             out[idx] = reps.float().cpu().numpy()
         return out
 
-
-def bf16_supported() -> bool:
-    """Whether this CPU runs bf16 matrix work natively (AVX-512 bf16 / AMX); else bf16 autocast is slower."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return any(f in flags for f in ("avx512_bf16", "amx_bf16"))

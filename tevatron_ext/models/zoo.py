@@ -108,12 +108,12 @@ def resolve_contract(spec: str | Path) -> EncoderContract:
     raise ConfigError(f"no encoder contract known for hub id {loc!r}: pass --preset ({', '.join(PRESETS)})")
 
 
-def load_encoder(spec: str | Path, contract: EncoderContract | None = None):
-    """A :class:`DenseEncoder` for a zoo name, folder or hub id."""
+def load_encoder(spec: str | Path, contract: EncoderContract | None = None, device: Any = "cpu"):
+    """A :class:`DenseEncoder` for a zoo name, folder or hub id, with its parameters on ``device``."""
     from .encoder import DenseEncoder
 
     loc = resolve(spec)
     contract = contract or resolve_contract(spec)
     if isinstance(loc, Path):
-        return DenseEncoder.load(loc, contract)
-    return DenseEncoder.from_hub(loc, contract)
+        return DenseEncoder.load(loc, contract, device=device)
+    return DenseEncoder.from_hub(loc, contract, device=device)
