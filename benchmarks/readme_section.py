@@ -1,8 +1,10 @@
 """Turn a benchmark report (benchmarks/report.json) into the README's Markdown "Performance" section.
 
-    python benchmarks/readme_section.py [benchmarks/report.json] [--heading "## Performance"]
+    python benchmarks/readme_section.py [benchmarks/report.json] [--heading "## Performance"] [--write README.md]
 
-The output is generated: paste it whole, and regenerate it rather than editing it by hand.
+The output is generated: ``--write`` replaces the part of README.md between ``<!-- performance:start -->``
+and ``<!-- performance:end -->`` with it; regenerate it rather than editing it by hand (a test checks
+that the README matches the committed report).
 """
 from __future__ import annotations
 
@@ -56,6 +58,10 @@ def render(report: dict[str, Any], heading: str = "## Performance") -> str:
         "The machine is shared and noisy: ours and the baseline were measured side by side in one process "
         "(interleaved repeats, medians), so read the ratios rather than the absolute numbers. "
         "A ratio above 1 means ours is better (faster, or less memory / fewer seconds).",
+        *([""] + ["Areas measured later and merged into the report (`run.py --only AREA --merge`): " + "; ".join(
+            f"{a} on {report['areas'][a].get('date', '?')} ({report['areas'][a].get('cpu_model') or 'unknown CPU'}, "
+            f"load average {report['areas'][a].get('loadavg_start', 0):.1f})"
+            for a in report.get("merged", []) if a in report.get("areas", {})) + "."] if report.get("merged") else []),
         "",
         "| NAME | ours | baseline | ratio |",
         "|---|---:|---:|---:|",
@@ -84,14 +90,36 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("report", nargs="?", type=Path, default=Path(__file__).resolve().parent / "report.json")
     ap.add_argument("--heading", default="## Performance")
+    ap.add_argument("--write", type=Path, default=None, help="README to update in place between the performance markers")
     args = ap.parse_args(argv)
     try:
         report = json.loads(args.report.read_text(encoding="utf-8"))
     except FileNotFoundError:
         print(f"{args.report}: no report; run `python benchmarks/run.py` first", file=sys.stderr)
         return 2
-    sys.stdout.write(render(report, args.heading))
+    text = render(report, args.heading)
+    if args.write is None:
+        sys.stdout.write(text)
+        return 0
+    readme = args.write.read_text(encoding="utf-8")
+    updated = splice(readme, text)
+    if updated is None:
+        print(f"{args.write}: no {START} ... {END} markers", file=sys.stderr)
+        return 2
+    args.write.write_text(updated, encoding="utf-8")
+    print(f"updated {args.write}" if updated != readme else f"{args.write} already up to date")
     return 0
+
+
+START, END = "<!-- performance:start -->", "<!-- performance:end -->"
+
+
+def splice(readme: str, section: str) -> str | None:
+    """``readme`` with the text between the performance markers replaced by ``section`` (None without markers)."""
+    a, b = readme.find(START), readme.find(END)
+    if a < 0 or b < a:
+        return None
+    return readme[:a + len(START)] + "\n" + section + readme[b:]
 
 
 if __name__ == "__main__":

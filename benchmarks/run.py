@@ -1,6 +1,6 @@
 """Run every benchmark in one process: one line per comparison, and a JSON report.
 
-    python benchmarks/run.py [--quick] [--out FILE] [--only encode,train,...]
+    python benchmarks/run.py [--quick] [--out FILE] [--only encode,train,...] [--merge]
 
 Each area is its own script (``bench_<area>.py`` with ``run(quick) -> list[dict]``, runnable on
 its own). Lines read ``NAME: ours=... baseline=... ratio=...``; a ratio above 1 means ours is
@@ -11,6 +11,7 @@ absolute times on a shared 2-core machine mean little: compare ratios measured s
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -59,6 +60,21 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def merge_reports(old: dict[str, Any], new: dict[str, Any], areas: list[str]) -> dict[str, Any]:
+    """``old`` with the rows and stats of ``areas`` replaced by ``new``'s, in AREAS order; the machine block stays the
+    first full run's, and every merged area carries its own date and CPU in ``areas``."""
+    if old.get("quick") != new.get("quick"):
+        raise SystemExit("--merge: the existing report and this run differ in --quick; refusing to mix them")
+    stats = {**old.get("areas", {}), **new["areas"]}
+    rows = [r for r in old.get("results", []) if r.get("area") not in areas] + new["results"]
+    rows.sort(key=lambda r: AREAS.index(r["area"]) if r.get("area") in AREAS else len(AREAS))
+    merged = dict(old)
+    merged.update(areas={a: stats[a] for a in AREAS if a in stats}, results=rows,
+                  merged=sorted(set(old.get("merged", [])) | set(areas)),
+                  total_wall_s=round(sum(s.get("wall_s", 0) for s in stats.values()), 2))
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="the short run (under 2 minutes on the project's 2-core machine)")
@@ -66,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="JSON report path (default: benchmarks/report.json, the committed full run; "
                          "benchmarks/report.quick.json for --quick, so a quick run never replaces it)")
     ap.add_argument("--only", default=",".join(AREAS), help=f"comma-separated areas (default: all of {', '.join(AREAS)})")
+    ap.add_argument("--merge", action="store_true",
+                    help="replace only the --only areas' rows in the existing report (the other areas keep their rows, "
+                         "and each area records the date and machine it was measured on)")
     args = ap.parse_args(argv)
     if args.out is None:
         args.out = Path(__file__).resolve().parent / ("report.quick.json" if args.quick else "report.json")
@@ -104,9 +123,14 @@ def main(argv: list[str] | None = None) -> int:
         results.extend(rows)
     info["loadavg_end"] = os.getloadavg()
     total = time.perf_counter() - t_all
-    report = {"quick": args.quick, "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": info,
+    date = time.strftime("%Y-%m-%d %H:%M:%S")
+    for stats in area_stats.values():
+        stats.update(date=date, cpu_model=info["cpu_model"], loadavg_start=info["loadavg_start"][0])
+    report = {"quick": args.quick, "date": date, "machine": info,
               "total_wall_s": round(total, 2), "total_cpu_s": round(cpu_seconds(), 2), "areas": area_stats,
               "results": results}
+    if args.merge and args.out.exists():
+        report = merge_reports(json.loads(args.out.read_text(encoding="utf-8")), report, areas)
     from tevatron_ext.common.atomic import atomic_write_json
 
     atomic_write_json(args.out, report)
