@@ -20,9 +20,12 @@ def bm25() -> None:
 @click.option("--no-stem", is_flag=True, help="Amharic: no clitic stemming.")
 @click.option("--no-fold", is_flag=True, help="Amharic: no homophone folding.")
 @click.option("--no-segment", is_flag=True, help="Khmer: no word segmentation.")
-@click.option("--threads", default=2, show_default=True)
+@click.option("--khmer-segmenter", type=click.Choice(["khmer-nltk", "icu"]), default=None,
+              help="Khmer: word segmenter [khmer-nltk]; icu = ICU word break (pip install 'tevatron_ext[icu]').")
+@click.option("--threads", default=2, show_default=True,
+              help="Anserini indexing threads, and worker processes for the project's am/km analysis (same output as 1).")
 def index(collection: str, index: str, language: str | None, analyzer: str, no_stem: bool, no_fold: bool,
-          no_segment: bool, threads: int) -> None:
+          no_segment: bool, khmer_segmenter: str | None, threads: int) -> None:
     """Build a Lucene index of a collection's passages."""
     from ..collections import get_collection
     from .lucene import BM25IndexConfig, build_index
@@ -31,10 +34,11 @@ def index(collection: str, index: str, language: str | None, analyzer: str, no_s
     opts: dict = {}
     if lang == "am":
         opts = {k: v for k, v in (("stem", not no_stem), ("fold_homophones", not no_fold)) if not v}
-    elif lang == "km" and no_segment:
-        opts = {"segment_words": False}
-    if (no_stem or no_fold) and lang != "am" or no_segment and lang != "km":
-        raise click.UsageError("--no-stem/--no-fold apply to Amharic, --no-segment to Khmer")
+    elif lang == "km":
+        opts = {k: v for k, v in (("segment_words", False if no_segment else None), ("segmenter", khmer_segmenter))
+                if v is not None}
+    if (no_stem or no_fold) and lang != "am" or (no_segment or khmer_segmenter) and lang != "km":
+        raise click.UsageError("--no-stem/--no-fold apply to Amharic, --no-segment/--khmer-segmenter to Khmer")
     m = build_index(BM25IndexConfig(collection=collection, index=index, language=language, analyzer=analyzer,
                                     analyzer_options=opts, threads=threads))
     click.echo(f"indexed {m['counts']['docs']} docs into {index} ({json.dumps(m['config']['analysis'], ensure_ascii=False)})")
