@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "models": ("tevatron_ext.models.cli", "models", "Prepare and list offline models (the model zoo)."),
     "encode": ("tevatron_ext.dense.cli", "encode", "Encode a corpus into a FAISS index (Pyserini)."),
     "search": ("tevatron_ext.dense.cli", "search", "Dense search of a FAISS index (Pyserini) into a TREC run."),
+    "index": ("tevatron_ext.index.cli", "index", "FAISS indexes: merge shards, convert flat to HNSW/IVF/IVF-PQ."),
     "fuse": ("tevatron_ext.fuse.cli", "fuse", "Hybrid runs: score interpolation or reciprocal rank fusion."),
     "vocab": ("tevatron_ext.vocab.cli", "vocab", "Tokenizer coverage and vocabulary extension."),
     "generate": ("tevatron_ext.generate.cli", "generate", "Synthetic queries from passages (LLM, ICT, cropping)."),
